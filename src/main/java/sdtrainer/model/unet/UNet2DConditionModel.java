@@ -1,0 +1,114 @@
+package sdtrainer.model.unet;
+
+import ai.djl.ndarray.NDArray;
+import sdtrainer.nn.Conv2d;
+import sdtrainer.nn.GroupNorm;
+import sdtrainer.nn.Module;
+import sdtrainer.nn.ModuleList;
+import sdtrainer.nn.Ops;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/** diffusers UNet2DConditionModel for SD 1.x / 2.x configs. */
+public final class UNet2DConditionModel extends Module {
+    public final UNetConfig config;
+    final TimestepEmbedding time_embedding;
+    final Conv2d conv_in, conv_out;
+    final ModuleList<DownBlock2D> down_blocks;
+    final UNetMidBlock2DCrossAttn mid_block;
+    final ModuleList<UpBlock2D> up_blocks;
+    final GroupNorm conv_norm_out;
+
+    public UNet2DConditionModel(UNetConfig c) {
+        this.config = c;
+        List<Integer> boc = c.blockOutChannels();
+        if (!c.midBlockType().equals("UNetMidBlock2DCrossAttn")) {
+            throw new IllegalArgumentException("unet mid_block_type '" + c.midBlockType() + "' is not supported");
+        }
+        int temb = boc.get(0) * 4;
+        conv_in = child("conv_in", new Conv2d(c.inChannels(), boc.get(0), c.convInKernel(), 1, (c.convInKernel() - 1) / 2));
+        time_embedding = child("time_embedding", new TimestepEmbedding(boc.get(0), temb));
+
+        down_blocks = child("down_blocks", new ModuleList<>());
+        int out = boc.get(0);
+        for (int i = 0; i < c.downBlockTypes().size(); i++) {
+            int in = out;
+            out = boc.get(i);
+            boolean last = i == boc.size() - 1;
+            String type = c.downBlockTypes().get(i);
+            switch (type) {
+                case "CrossAttnDownBlock2D" -> down_blocks.add(new CrossAttnDownBlock2D(c, in, out, temb, c.heads().get(i), !last));
+                case "DownBlock2D" -> down_blocks.add(new DownBlock2D(in, out, temb, c.layersPerBlock(), c.normNumGroups(),
+                        c.normEps(), !last, c.downsamplePadding()));
+                default -> throw new IllegalArgumentException("unet down block type '" + type + "' is not supported");
+            }
+        }
+        mid_block = child("mid_block", new UNetMidBlock2DCrossAttn(c, boc.get(boc.size() - 1), temb, c.heads().get(c.heads().size() - 1)));
+
+        up_blocks = child("up_blocks", new ModuleList<>());
+        List<Integer> rev = new ArrayList<>(boc);
+        java.util.Collections.reverse(rev);
+        List<Integer> revHeads = new ArrayList<>(c.heads());
+        java.util.Collections.reverse(revHeads);
+        out = rev.get(0);
+        for (int i = 0; i < c.upBlockTypes().size(); i++) {
+            int prevOut = out;
+            out = rev.get(i);
+            int in = rev.get(Math.min(i + 1, rev.size() - 1));
+            boolean last = i == rev.size() - 1;
+            String type = c.upBlockTypes().get(i);
+            switch (type) {
+                case "CrossAttnUpBlock2D" -> up_blocks.add(new CrossAttnUpBlock2D(c, in, prevOut, out, temb, revHeads.get(i), !last));
+                case "UpBlock2D" -> up_blocks.add(new UpBlock2D(in, prevOut, out, temb, c.layersPerBlock() + 1,
+                        c.normNumGroups(), c.normEps(), !last));
+                default -> throw new IllegalArgumentException("unet up block type '" + type + "' is not supported");
+            }
+        }
+        conv_norm_out = child("conv_norm_out", new GroupNorm(c.normNumGroups(), boc.get(0), c.normEps()));
+        conv_out = child("conv_out", new Conv2d(boc.get(0), c.outChannels(), c.convOutKernel(), 1, (c.convOutKernel() - 1) / 2));
+    }
+
+    public NDArray forward(NDArray sample, NDArray timesteps, NDArray context) {
+        return forward(sample, timesteps, context, null);
+    }
+
+    /**
+     * Predicts noise (or v) for {@code sample} [B, C, H, W] at integer {@code timesteps} [B] given text states
+     * {@code context} [B, L, D]. {@code probe}, when not null, receives each stage's output by its module name.
+     */
+    public NDArray forward(NDArray sample, NDArray timesteps, NDArray context, BiConsumer<String, NDArray> probe) {
+        BiConsumer<String, NDArray> p = probe == null ? (n, a) -> { } : probe;
+        int f = config.downsamplingFactor();
+        long h = sample.getShape().get(2), w = sample.getShape().get(3);
+        if (h % f != 0 || w % f != 0) {
+            throw new IllegalArgumentException("latent size " + h + "x" + w + " is not divisible by the UNet's downsampling factor " + f);
+        }
+        NDArray tProj = TimestepEmbedding.sinusoidal(timesteps, config.blockOutChannels().get(0), config.flipSinToCos(), config.freqShift())
+                .toType(sample.getDataType(), false);
+        p.accept("time_proj", tProj);
+        NDArray temb = time_embedding.forward(tProj);
+        p.accept("time_embedding", temb);
+
+        NDArray x = conv_in.forward(sample);
+        p.accept("conv_in", x);
+        List<NDArray> skips = new ArrayList<>();
+        skips.add(x);
+        for (int i = 0; i < down_blocks.size(); i++) {
+            x = down_blocks.get(i).forward(x, temb, context, skips);
+            p.accept("down_blocks." + i, x);
+        }
+        x = mid_block.forward(x, temb, context);
+        p.accept("mid_block", x);
+        for (int i = 0; i < up_blocks.size(); i++) {
+            x = up_blocks.get(i).forward(x, temb, context, skips);
+            p.accept("up_blocks." + i, x);
+        }
+        x = conv_norm_out.forward(x);
+        p.accept("conv_norm_out", x);
+        x = conv_out.forward(Ops.silu(x));
+        p.accept("conv_out", x);
+        return x;
+    }
+}

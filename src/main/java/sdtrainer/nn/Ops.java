@@ -1,0 +1,73 @@
+package sdtrainer.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The kernels the blocks use that DJL has no single op for. Attention and normalisation each go
+ * through one method here, so a fused kernel can replace them without touching any block.
+ */
+public final class Ops {
+    private Ops() {}
+
+    public static NDArray silu(NDArray x) {
+        return x.mul(x.getNDArrayInternal().sigmoid());
+    }
+
+    /** Exact (erf) GELU, as torch.nn.functional.gelu. */
+    public static NDArray gelu(NDArray x) {
+        return x.getNDArrayInternal().gelu();
+    }
+
+    /** CLIP's quick_gelu: x * sigmoid(1.702 x). */
+    public static NDArray quickGelu(NDArray x) {
+        return x.mul(x.mul(1.702f).getNDArrayInternal().sigmoid());
+    }
+
+    /**
+     * Group normalisation of [N, C, ...]: a weight-less layer norm over each group, then the
+     * per-channel affine (torch.group_norm is not exposed by DJL; measured equal within 1e-6).
+     */
+    public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
+        Shape shape = x.getShape();
+        long n = shape.get(0), c = shape.get(1);
+        long rest = shape.size() / (n * groups);
+        NDArray grouped = x.reshape(n, groups, rest);
+        NDArray ones = x.getManager().ones(new Shape(rest), x.getDataType(), x.getDevice());
+        NDArray zeros = x.getManager().zeros(new Shape(rest), x.getDataType(), x.getDevice());
+        NDArray normed = ai.djl.nn.norm.LayerNorm.layerNorm(grouped, new Shape(rest), ones, zeros, eps)
+                .singletonOrThrow().reshape(shape);
+        long[] bshape = new long[shape.dimension()];
+        java.util.Arrays.fill(bshape, 1);
+        bshape[1] = c;
+        return normed.mul(weight.reshape(bshape)).add(bias.reshape(bshape));
+    }
+
+    /**
+     * Multi-head scaled dot-product attention on [B, L, heads*d] projections, returning [B, Lq, heads*d].
+     * {@code mask} (or null) is added to the scores and broadcasts to [B, heads, Lq, Lk].
+     * Softmax runs in float32 when the inputs are half precision.
+     */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, int heads, NDArray mask) {
+        long b = q.getShape().get(0), lq = q.getShape().get(1), inner = q.getShape().get(2);
+        long lk = k.getShape().get(1);
+        long d = inner / heads;
+        NDArray qh = q.reshape(b, lq, heads, d).transpose(0, 2, 1, 3);
+        NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 3, 1);
+        NDArray vh = v.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
+        NDArray scores = qh.matMul(kh).mul((float) (1.0 / Math.sqrt(d)));
+        if (mask != null) scores = scores.add(mask);
+        DataType dt = scores.getDataType();
+        NDArray probs = dt == DataType.FLOAT16
+                ? scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dt, false)
+                : scores.softmax(-1);
+        return probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, lq, inner);
+    }
+
+    /** Nearest-neighbour 2x upsampling of [N, C, H, W]. */
+    public static NDArray upsampleNearest2x(NDArray x) {
+        Shape s = x.getShape();
+        return x.getNDArrayInternal().interpolation(new long[] {s.get(2) * 2, s.get(3) * 2}, 0, false);
+    }
+}

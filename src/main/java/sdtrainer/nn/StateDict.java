@@ -1,0 +1,74 @@
+package sdtrainer.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import sdtrainer.io.SafeTensors;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/** Loads a module's parameters from a tensor file by key: a lookup, no name mapping. */
+public final class StateDict {
+    private StateDict() {}
+
+    /** Thrown when keys or shapes do not line up; the message lists every offending key. */
+    public static final class MismatchException extends IOException {
+        public MismatchException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Fills every parameter of {@code module} from {@code file} (as float32, owned by {@code manager}).
+     * Missing keys, unexpected keys (other than those {@code ignorable} accepts, e.g. buffers) and shape
+     * mismatches are reported together in one error naming the file.
+     */
+    public static void load(Module module, SafeTensors file, NDManager manager, Predicate<String> ignorable) throws IOException {
+        Map<String, Parameter> params = module.namedParameters();
+        List<String> missing = new ArrayList<>();
+        List<String> badShape = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            SafeTensors.TensorInfo info = file.info(e.getKey());
+            if (info == null) missing.add(e.getKey());
+            else if (!new Shape(info.shape()).equals(e.getValue().shape())) {
+                badShape.add(e.getKey() + " (file " + new Shape(info.shape()) + ", model " + e.getValue().shape() + ")");
+            }
+        }
+        Set<String> unexpected = new TreeSet<>(file.names());
+        unexpected.removeAll(params.keySet());
+        unexpected.removeIf(ignorable);
+        if (!missing.isEmpty() || !unexpected.isEmpty() || !badShape.isEmpty()) {
+            StringBuilder sb = new StringBuilder(file.file() + " does not match the " + module.getClass().getSimpleName()
+                    + " built from its config:");
+            appendList(sb, "missing keys", missing);
+            appendList(sb, "unexpected keys", new ArrayList<>(unexpected));
+            appendList(sb, "shape mismatches", badShape);
+            throw new MismatchException(sb.toString());
+        }
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray v = file.load(e.getKey(), manager);
+            e.getValue().set(v);
+        }
+    }
+
+    private static void appendList(StringBuilder sb, String title, List<String> items) {
+        if (items.isEmpty()) return;
+        sb.append("\n  ").append(title).append(" (").append(items.size()).append("): ");
+        int shown = Math.min(items.size(), 12);
+        sb.append(String.join(", ", items.subList(0, shown)));
+        if (shown < items.size()) sb.append(", ... ").append(items.size() - shown).append(" more");
+    }
+
+    public static void load(Module module, Path file, NDManager manager, Predicate<String> ignorable) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            load(module, st, manager, ignorable);
+        }
+    }
+}
