@@ -1,0 +1,152 @@
+package sdtrainer.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.function.Executable;
+import sdtrainer.io.SafeTensors;
+import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.vae.AutoencoderKL;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Runs every case of {@code <fixture>/reference/cases.json} against our implementation, dispatching on the
+ * case's {@code kind}. The fixture directory comes from the system property {@code sdt.fixture}
+ * (default ../shared/fixtures/tiny-sd15), so any fixture of the same format can be checked:
+ * {@code mvn -B test -Dtest=ReferenceParityTest -Dsdt.fixture=/abs/path}.
+ */
+class ReferenceParityTest {
+    private static final Path DEFAULT = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static Path fixture;
+    private static NDManager manager;
+    private static StableDiffusion model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        String prop = System.getProperty("sdt.fixture");
+        fixture = prop == null || prop.isBlank() ? DEFAULT : Path.of(prop);
+        if (prop == null || Path.of(prop).normalize().endsWith(DEFAULT.normalize())) {
+            assumeTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " absent");
+        }
+        assertTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " does not exist");
+        manager = NDManager.newBaseManager();
+        model = StableDiffusion.load(fixture, manager.getDevice());
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) model.close();
+        if (manager != null) manager.close();
+    }
+
+    @TestFactory
+    List<DynamicTest> everyCase() throws Exception {
+        JsonNode cases = ModelDirectory.readJson(fixture.resolve("reference").resolve("cases.json")).get("cases");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode c : cases) {
+            String kind = c.path("kind").asText();
+            tests.add(DynamicTest.dynamicTest(c.path("name").asText() + " (" + kind + ")", caseRunner(kind, c)));
+        }
+        assertTrue(!tests.isEmpty(), "cases.json lists no cases");
+        return tests;
+    }
+
+    private Executable caseRunner(String kind, JsonNode c) {
+        return () -> {
+            try (NDManager m = manager.newSubManager();
+                 SafeTensors ref = SafeTensors.open(fixture.resolve("reference").resolve(c.path("file").asText()))) {
+                Case k = new Case(c, ref, m);
+                switch (kind) {
+                    case "text_encoder" -> textEncoder(k);
+                    case "unet" -> unet(k);
+                    case "vae" -> vae(k);
+                    default -> fail("case '" + c.path("name").asText() + "' has kind '" + kind + "' that this suite does not know");
+                }
+            }
+        };
+    }
+
+    /** One case: its JSON entry, its tensors, and a manager scoped to the case. */
+    record Case(JsonNode json, SafeTensors ref, NDManager m) {
+        NDArray in(String name) throws Exception {
+            return ref.load("input." + name, m);
+        }
+
+        NDArray out(String name) throws Exception {
+            return ref.load("output." + name, m);
+        }
+
+        /** The case's stated tolerance for an output, else 1e-4 x max(1, max |reference|). */
+        void check(String name, NDArray actual) throws Exception {
+            NDArray expected = out(name);
+            assertEquals(expected.getShape(), actual.getShape(), name + " shape");
+            double tol = stated(name);
+            if (Double.isNaN(tol)) tol = 1e-4 * Math.max(1.0, expected.abs().max().getFloat());
+            double err = expected.sub(actual).abs().max().getFloat();
+            assertTrue(err <= tol, name + ": max abs error " + err + " > tolerance " + tol);
+        }
+
+        private double stated(String name) {
+            JsonNode t = json.path("tolerance");
+            if (t.isNumber()) return t.asDouble();
+            if (t.path(name).isNumber()) return t.path(name).asDouble();
+            JsonNode atol = json.path("tolerances").path(name);
+            return atol.isNumber() ? atol.asDouble() : Double.NaN;
+        }
+
+        /** Every output tensor whose name starts with the prefix, in file order. */
+        List<String> outputs(String prefix) {
+            List<String> out = new ArrayList<>();
+            for (String n : ref.names()) if (n.startsWith("output." + prefix)) out.add(n.substring("output.".length()));
+            return out;
+        }
+    }
+
+    private void textEncoder(Case k) throws Exception {
+        ClipTextModel te = model.textEncoder();
+        ClipTextModel.Output o = te.forward(k.in("input_ids"));
+        List<NDArray> hs = o.hiddenStates();
+        k.check("last_hidden_state", o.lastHiddenState());
+        k.check("pooler_output", o.pooled());
+        k.check("penultimate_hidden_state", hs.get(hs.size() - 2));
+        k.check("penultimate_final_layer_norm", te.finalLayerNorm(hs.get(hs.size() - 2)));
+        for (String n : k.outputs("hidden_states.")) {
+            k.check(n, hs.get(Integer.parseInt(n.substring("hidden_states.".length()))));
+        }
+    }
+
+    private void unet(Case k) throws Exception {
+        List<String> intermediates = k.outputs("intermediate.");
+        java.util.Map<String, NDArray> seen = new java.util.HashMap<>();
+        NDArray out = model.unet().forward(k.in("sample"), k.in("timestep"), k.in("encoder_hidden_states"), seen::put);
+        for (String n : intermediates) {
+            NDArray a = seen.get(n.substring("intermediate.".length()));
+            assertTrue(a != null, "the UNet reports no stage named " + n);
+            k.check(n, a);
+        }
+        k.check("sample", out);
+    }
+
+    private void vae(Case k) throws Exception {
+        AutoencoderKL vae = model.vae();
+        AutoencoderKL.Posterior p = vae.encode(k.in("image"));
+        k.check("mean", p.mean());
+        k.check("logvar", p.logvar());
+        k.check("std", p.std());
+        k.check("latent_sample", p.sample(k.in("eps")));
+        k.check("decoded", vae.decode(p.mean()));
+    }
+}
