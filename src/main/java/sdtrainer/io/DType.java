@@ -51,13 +51,12 @@ public enum DType {
         return Optional.empty();
     }
 
-    /** The dtype of an engine array; BFLOAT16 is refused because the engine cannot handle it safely. */
+    /** The dtype of an engine array; BFLOAT16 and INT16 are refused because DJL aborts the JVM on them. */
     public static DType of(DataType type) {
         return switch (type) {
             case BOOLEAN -> BOOL;
             case UINT8 -> U8;
             case INT8 -> I8;
-            case INT16 -> I16;
             case INT32 -> I32;
             case INT64 -> I64;
             case FLOAT16 -> F16;

@@ -250,7 +250,7 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * Loads a tensor into a new array that owns its memory (copied out of the read-only mapping, so
      * in-place ops are safe). Floating types come back as float32 (F16/BF16/F64 converted in Java),
-     * integers and booleans keep their type.
+     * integers and booleans keep their type except I16, which becomes INT32 (DJL's INT16 aborts the JVM).
      */
     public NDArray load(String name, NDManager manager) throws IOException {
         return read(name).toNDArray(manager);

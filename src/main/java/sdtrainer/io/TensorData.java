@@ -126,10 +126,18 @@ public record TensorData(DType dtype, long[] shape, ByteBuffer data) {
 
     /**
      * Copies this tensor into a new engine array that owns its memory. Floating dtypes become FLOAT32
-     * (BF16 is converted in Java, never handed to the engine); integer and boolean dtypes keep their type.
+     * (BF16 is converted in Java, never handed to the engine); integer and boolean dtypes keep their type,
+     * except I16, which becomes INT32 because creating a DJL INT16 array aborts the JVM like BFLOAT16.
      */
     public NDArray toNDArray(NDManager manager) {
         Shape s = new Shape(shape);
+        if (dtype == DType.I16) {
+            long[] l = toLongs();
+            ByteBuffer direct = ByteBuffer.allocateDirect(l.length * 4).order(ByteOrder.nativeOrder());
+            for (long v : l) direct.putInt((int) v);
+            direct.flip();
+            return manager.create(direct, s, DataType.INT32);
+        }
         if (dtype.isFloating() && dtype != DType.F32) {
             float[] f = toFloats();
             ByteBuffer direct = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.nativeOrder());
@@ -141,7 +149,7 @@ public record TensorData(DType dtype, long[] shape, ByteBuffer data) {
         return manager.create(direct, s, engineType(dtype));
     }
 
-    /** Copies an engine array (any device, any layout) into Java memory; BFLOAT16 arrays are refused. */
+    /** Copies an engine array (any device, any layout) into Java memory; BFLOAT16 and INT16 arrays are refused. */
     public static TensorData fromNDArray(NDArray array) {
         DType dtype = DType.of(array.getDataType());
         NDArray cpu = array.getDevice().equals(Device.cpu()) ? array : array.toDevice(Device.cpu(), true);
@@ -160,7 +168,6 @@ public record TensorData(DType dtype, long[] shape, ByteBuffer data) {
             case BOOL -> DataType.BOOLEAN;
             case U8 -> DataType.UINT8;
             case I8 -> DataType.INT8;
-            case I16 -> DataType.INT16;
             case I32 -> DataType.INT32;
             case I64 -> DataType.INT64;
             case F32 -> DataType.FLOAT32;
