@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import sdtrainer.io.SafeTensors;
+import sdtrainer.io.SafeTensorsSet;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class StateDict {
      * Missing keys, unexpected keys (other than those {@code ignorable} accepts, e.g. buffers) and shape
      * mismatches are reported together in one error naming the file.
      */
-    public static void load(Module module, SafeTensors file, NDManager manager, Predicate<String> ignorable) throws IOException {
+    public static void load(Module module, SafeTensorsSet file, NDManager manager, Predicate<String> ignorable) throws IOException {
         Map<String, Parameter> params = module.namedParameters();
         List<String> missing = new ArrayList<>();
         List<String> badShape = new ArrayList<>();
@@ -45,7 +46,7 @@ public final class StateDict {
         unexpected.removeAll(params.keySet());
         unexpected.removeIf(ignorable);
         if (!missing.isEmpty() || !unexpected.isEmpty() || !badShape.isEmpty()) {
-            StringBuilder sb = new StringBuilder(file.file() + " does not match the " + module.getClass().getSimpleName()
+            StringBuilder sb = new StringBuilder(file.source() + " does not match the " + module.getClass().getSimpleName()
                     + " built from its config:");
             appendList(sb, "missing keys", missing);
             appendList(sb, "unexpected keys", new ArrayList<>(unexpected));
@@ -67,7 +68,7 @@ public final class StateDict {
     }
 
     public static void load(Module module, Path file, NDManager manager, Predicate<String> ignorable) throws IOException {
-        try (SafeTensors st = SafeTensors.open(file)) {
+        try (SafeTensorsSet st = SafeTensorsSet.open(file)) {
             load(module, st, manager, ignorable);
         }
     }

@@ -9,6 +9,7 @@ import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
+import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
 
@@ -51,8 +52,9 @@ public final class StableDiffusion implements AutoCloseable {
 
     private static void loadWeights(Module module, Path dir, String component, NDManager manager,
                                     java.util.function.Predicate<String> ignorable) throws IOException {
-        Path file = dir.resolve(component).resolve(ModelDirectory.weightsBaseName(component) + ".safetensors");
-        StateDict.load(module, file, manager, ignorable);
+        try (SafeTensorsSet weights = SafeTensorsSet.openModelWeights(dir.resolve(component), ModelDirectory.weightsBaseName(component))) {
+            StateDict.load(module, weights, manager, ignorable);
+        }
     }
 
     public Path directory() { return dir; }
