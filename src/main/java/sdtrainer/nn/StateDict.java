@@ -26,12 +26,20 @@ public final class StateDict {
         }
     }
 
-    /**
-     * Fills every parameter of {@code module} from {@code file} (as float32, owned by {@code manager}).
-     * Missing keys, unexpected keys (other than those {@code ignorable} accepts, e.g. buffers) and shape
-     * mismatches are reported together in one error naming the file.
-     */
+    /** Fills every parameter of {@code module} from {@code file} (as float32, owned by {@code manager}) after {@link #check}. */
     public static void load(Module module, SafeTensorsSet file, NDManager manager, Predicate<String> ignorable) throws IOException {
+        check(module, file, ignorable);
+        for (Map.Entry<String, Parameter> e : module.namedParameters().entrySet()) {
+            e.getValue().set(file.load(e.getKey(), manager));
+        }
+    }
+
+    /**
+     * Verifies, from the headers alone, that {@code file} holds exactly the parameters of {@code module}
+     * with their shapes. Missing keys, unexpected keys (other than those {@code ignorable} accepts, e.g.
+     * buffers) and shape mismatches are reported together in one error naming the file.
+     */
+    public static void check(Module module, SafeTensorsSet file, Predicate<String> ignorable) throws MismatchException {
         Map<String, Parameter> params = module.namedParameters();
         List<String> missing = new ArrayList<>();
         List<String> badShape = new ArrayList<>();
@@ -52,10 +60,6 @@ public final class StateDict {
             appendList(sb, "unexpected keys", new ArrayList<>(unexpected));
             appendList(sb, "shape mismatches", badShape);
             throw new MismatchException(sb.toString());
-        }
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            NDArray v = file.load(e.getKey(), manager);
-            e.getValue().set(v);
         }
     }
 
