@@ -1,9 +1,12 @@
 package sdtrainer.pipeline;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import sdtrainer.model.clip.ClipTextConfig;
+import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
@@ -15,18 +18,22 @@ import sdtrainer.nn.StateDict;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory; owns its parameters' memory. */
 public final class StableDiffusion implements AutoCloseable {
     private final Path dir;
     private final NDManager manager;
+    private final ClipTokenizer tokenizer;
     private final ClipTextModel textEncoder;
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
 
-    private StableDiffusion(Path dir, NDManager manager, ClipTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae) {
+    private StableDiffusion(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTextModel textEncoder,
+                            UNet2DConditionModel unet, AutoencoderKL vae) {
         this.dir = dir;
         this.manager = manager;
+        this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.unet = unet;
         this.vae = vae;
@@ -36,6 +43,7 @@ public final class StableDiffusion implements AutoCloseable {
         ModelDirectory.check(dir);
         NDManager manager = NDManager.newBaseManager(device);
         try {
+            ClipTokenizer tokenizer = ClipTokenizer.load(dir.resolve(ModelDirectory.TOKENIZER));
             ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER)));
             UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(dir, ModelDirectory.UNET)));
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(dir, ModelDirectory.VAE)));
@@ -43,7 +51,7 @@ public final class StableDiffusion implements AutoCloseable {
             loadWeights(te, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
             loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
             loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
-            return new StableDiffusion(dir, manager, te, unet, vae);
+            return new StableDiffusion(dir, manager, tokenizer, te, unet, vae);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -59,9 +67,23 @@ public final class StableDiffusion implements AutoCloseable {
 
     public Path directory() { return dir; }
     public NDManager manager() { return manager; }
+    public ClipTokenizer tokenizer() { return tokenizer; }
     public ClipTextModel textEncoder() { return textEncoder; }
     public UNet2DConditionModel unet() { return unet; }
     public AutoencoderKL vae() { return vae; }
+
+    /** Token ids [B, max_length] for captions, padded and truncated as the tokenizer files say. */
+    public NDArray tokenize(List<String> texts, NDManager m) {
+        long[][] ids = tokenizer.encodeBatch(texts);
+        long[] flat = new long[ids.length * ids[0].length];
+        for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * ids[i].length, ids[i].length);
+        return m.create(flat, new Shape(ids.length, ids[0].length)).toDevice(manager.getDevice(), false);
+    }
+
+    /** The UNet's conditioning for captions: the text encoder's last hidden state. */
+    public NDArray encodePrompts(List<String> texts, NDManager m) {
+        return textEncoder.forward(tokenize(texts, m)).lastHiddenState();
+    }
 
     @Override
     public void close() {

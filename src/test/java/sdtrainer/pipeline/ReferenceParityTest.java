@@ -10,6 +10,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.vae.AutoencoderKL;
 
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -70,6 +72,7 @@ class ReferenceParityTest {
                  SafeTensors ref = SafeTensors.open(fixture.resolve("reference").resolve(c.path("file").asText()))) {
                 Case k = new Case(c, ref, m);
                 switch (kind) {
+                    case "tokenizer" -> tokenizer(k);
                     case "text_encoder" -> textEncoder(k);
                     case "unet" -> unet(k);
                     case "vae" -> vae(k);
@@ -112,6 +115,23 @@ class ReferenceParityTest {
             List<String> out = new ArrayList<>();
             for (String n : ref.names()) if (n.startsWith("output." + prefix)) out.add(n.substring("output.".length()));
             return out;
+        }
+    }
+
+    /** Our tokenizer follows transformers with ftfy installed, so the ftfy variant must match exactly. */
+    private void tokenizer(Case k) throws Exception {
+        Path dir = fixture.resolve(k.json().path("tokenizer_dir").asText("tokenizer"));
+        ClipTokenizer tok = ClipTokenizer.load(dir);
+        JsonNode prompts = ModelDirectory.readJson(fixture.resolve("reference").resolve(k.json().path("json").asText())).get("prompts");
+        long[] ids = k.ref().readLongs("output.input_ids.ftfy");
+        long[] mask = k.ref().readLongs("output.attention_mask.ftfy");
+        int len = (int) k.ref().info("output.input_ids.ftfy").shape()[1];
+        assertEquals(prompts.size() * len, ids.length, "one row per prompt");
+        for (int i = 0; i < prompts.size(); i++) {
+            String text = prompts.get(i).path("text").asText();
+            String label = "prompt " + i + " (" + prompts.get(i).path("id").asText() + ")";
+            assertArrayEquals(java.util.Arrays.copyOfRange(ids, i * len, (i + 1) * len), tok.encodePadded(text), label + " ids");
+            assertArrayEquals(java.util.Arrays.copyOfRange(mask, i * len, (i + 1) * len), tok.attentionMask(text), label + " mask");
         }
     }
 
