@@ -12,12 +12,21 @@ import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
+import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsSet;
+import sdtrainer.io.SafeTensorsWriter;
+import sdtrainer.io.TensorData;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
 import java.util.List;
 
 /** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory; owns its parameters' memory. */
@@ -83,6 +92,64 @@ public final class StableDiffusion implements AutoCloseable {
     /** The UNet's conditioning for captions: the text encoder's last hidden state. */
     public NDArray encodePrompts(List<String> texts, NDManager m) {
         return textEncoder.forward(tokenize(texts, m)).lastHiddenState();
+    }
+
+    /**
+     * Writes the model as a diffusers directory (configs, tokenizer and scheduler files as loaded, weights as
+     * safetensors in {@code precision}), loadable by us and by diffusers. The directory is assembled beside
+     * {@code out} and swapped in at the end, so an interrupted save never leaves a half-written model.
+     */
+    public void save(Path out, DType precision) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, out.getFileName() + ".saving-");
+        try {
+            copyIfPresent(dir.resolve("model_index.json"), tmp.resolve("model_index.json"));
+            copyTree(dir.resolve(ModelDirectory.TOKENIZER), tmp.resolve(ModelDirectory.TOKENIZER));
+            copyTree(dir.resolve(ModelDirectory.SCHEDULER), tmp.resolve(ModelDirectory.SCHEDULER));
+            Map<String, Module> parts = Map.of(ModelDirectory.TEXT_ENCODER, textEncoder, ModelDirectory.UNET, unet,
+                    ModelDirectory.VAE, vae);
+            for (Map.Entry<String, Module> e : parts.entrySet()) {
+                Path compDir = Files.createDirectories(tmp.resolve(e.getKey()));
+                Files.copy(dir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"));
+                Map<String, TensorData> tensors = new LinkedHashMap<>();
+                e.getValue().namedParameters().forEach((k, p) -> tensors.put(k, TensorData.fromNDArray(p.get())));
+                SafeTensorsWriter.writeModel(compDir, ModelDirectory.weightsBaseName(e.getKey()), tensors,
+                        Map.of("format", "pt"), precision, MAX_SHARD_BYTES);
+            }
+            Path old = null;
+            if (Files.exists(out)) {
+                old = parent.resolve(out.getFileName() + ".old-" + System.nanoTime());
+                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+            if (old != null) deleteTree(old);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private static final long MAX_SHARD_BYTES = 10L << 30;
+
+    private static void copyIfPresent(Path from, Path to) throws IOException {
+        if (Files.isRegularFile(from)) Files.copy(from, to);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(f)) Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) Files.delete(p);
+        }
     }
 
     @Override
