@@ -12,6 +12,8 @@ import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
+import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.diffusion.SchedulerConfig;
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.io.SafeTensorsWriter;
@@ -37,21 +39,25 @@ public final class StableDiffusion implements AutoCloseable {
     private final ClipTextModel textEncoder;
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
+    private final NoiseSchedule schedule;
 
     private StableDiffusion(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTextModel textEncoder,
-                            UNet2DConditionModel unet, AutoencoderKL vae) {
+                            UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule) {
         this.dir = dir;
         this.manager = manager;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.unet = unet;
         this.vae = vae;
+        this.schedule = schedule;
     }
 
     public static StableDiffusion load(Path dir, Device device) throws IOException {
         ModelDirectory.check(dir);
         NDManager manager = NDManager.newBaseManager(device);
         try {
+            NoiseSchedule schedule = new NoiseSchedule(SchedulerConfig.read(
+                    dir.resolve(ModelDirectory.SCHEDULER).resolve("scheduler_config.json")));
             ClipTokenizer tokenizer = ClipTokenizer.load(dir.resolve(ModelDirectory.TOKENIZER));
             ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER)));
             UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(dir, ModelDirectory.UNET)));
@@ -60,7 +66,7 @@ public final class StableDiffusion implements AutoCloseable {
             loadWeights(te, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
             loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
             loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
-            return new StableDiffusion(dir, manager, tokenizer, te, unet, vae);
+            return new StableDiffusion(dir, manager, tokenizer, te, unet, vae, schedule);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -80,6 +86,8 @@ public final class StableDiffusion implements AutoCloseable {
     public ClipTextModel textEncoder() { return textEncoder; }
     public UNet2DConditionModel unet() { return unet; }
     public AutoencoderKL vae() { return vae; }
+    /** The training noise schedule (and, through it, the prediction type) from scheduler_config.json. */
+    public NoiseSchedule schedule() { return schedule; }
 
     /** Token ids [B, max_length] for captions, padded and truncated as the tokenizer files say. */
     public NDArray tokenize(List<String> texts, NDManager m) {

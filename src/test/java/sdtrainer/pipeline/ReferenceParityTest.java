@@ -2,12 +2,14 @@ package sdtrainer.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
+import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTokenizer;
@@ -76,6 +78,8 @@ class ReferenceParityTest {
                     case "text_encoder" -> textEncoder(k);
                     case "unet" -> unet(k);
                     case "vae" -> vae(k);
+                    case "ddpm" -> ddpm(k);
+                    case "ddim_cfg" -> ddimCfg(k);
                     default -> fail("case '" + c.path("name").asText() + "' has kind '" + kind + "' that this suite does not know");
                 }
             }
@@ -168,5 +172,45 @@ class ReferenceParityTest {
         k.check("std", p.std());
         k.check("latent_sample", p.sample(k.in("eps")));
         k.check("decoded", vae.decode(p.mean()));
+    }
+
+    private void ddpm(Case k) throws Exception {
+        NoiseSchedule s = model.schedule();
+        NDManager m = k.m();
+        k.check("alphas_cumprod", m.create(s.alphasCumprod()));
+        k.check("betas", m.create(s.betas()));
+        k.check("noisy", s.addNoise(k.in("latents"), k.in("noise"), k.in("timesteps")));
+        k.check("velocity", s.velocity(k.in("latents"), k.in("noise"), k.in("timesteps")));
+    }
+
+    /** Full txt2img from the stored ids and initial noise, checked step by step. */
+    private void ddimCfg(Case k) throws Exception {
+        JsonNode p = k.json().path("params");
+        NDArray cond = model.textEncoder().forward(k.in("prompt_input_ids")).lastHiddenState();
+        NDArray uncond = model.textEncoder().forward(k.in("negative_input_ids")).lastHiddenState();
+        k.check("prompt_embeds", cond);
+        k.check("negative_prompt_embeds", uncond);
+        List<Long> timesteps = new ArrayList<>();
+        java.util.Map<String, NDArray> steps = new java.util.HashMap<>();
+        NDArray latents = TextToImage.denoise(model, cond, uncond, k.in("initial_latents"), p.path("num_inference_steps").asInt(),
+                (float) p.path("guidance_scale").asDouble(), (i, t, guided, next) -> {
+                    timesteps.add((long) t);
+                    steps.put("guided_model_output." + i, keep(guided));
+                    steps.put("latents_after_step." + i, keep(next));
+                });
+        assertArrayEquals(k.ref().readLongs("output.timesteps"), timesteps.stream().mapToLong(Long::longValue).toArray(), "timesteps");
+        for (String n : k.outputs("guided_model_output.")) k.check(n, steps.get(n));
+        for (String n : k.outputs("latents_after_step.")) k.check(n, steps.get(n));
+        k.check("final_latents", latents);
+        NDArray image01 = TextToImage.decodeToUnit(model, latents);
+        k.check("decoded", model.vae().decode(latents.div(model.vae().config.scalingFactor())));
+        k.check("image01", image01);
+    }
+
+    /** A copy that outlives the sampler's per-step scope. */
+    private static NDArray keep(NDArray a) {
+        NDArray copy = a.duplicate();
+        NDScope.unregister(copy);
+        return copy;
     }
 }

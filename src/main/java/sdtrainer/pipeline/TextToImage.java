@@ -1,0 +1,91 @@
+package sdtrainer.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import sdtrainer.diffusion.DdimSampler;
+import sdtrainer.nn.NoGrad;
+import sdtrainer.nn.Noise;
+
+import java.util.Collections;
+import java.util.List;
+
+/** txt2img as diffusers' StableDiffusionPipeline with a DDIM scheduler and classifier-free guidance. */
+public final class TextToImage {
+
+    /** What to draw; width and height in pixels, divisible by the VAE x UNet downsampling. */
+    public record Request(List<String> prompts, String negativePrompt, int width, int height, int steps,
+                          float guidance, long seed) {}
+
+    /**
+     * Receives, after each denoising step i, the guided model output and the new latents. Both are freed when
+     * the step's scope closes: copy what you keep and {@code NDScope.unregister} the copy.
+     */
+    public interface StepListener {
+        void onStep(int i, int timestep, NDArray guided, NDArray latents);
+    }
+
+    private TextToImage() {}
+
+    /** Generates images in [0, 1], [B, 3, H, W], owned by {@code m}. */
+    public static NDArray generate(StableDiffusion sd, Request r, NDManager m) {
+        try (NoGrad ignored = new NoGrad()) {
+            int f = sd.vae().config.downsamplingFactor();
+            int lf = f * sd.unet().config.downsamplingFactor();
+            if (r.width() % lf != 0 || r.height() % lf != 0) {
+                throw new IllegalArgumentException("width and height must be multiples of " + lf + " for this model, got "
+                        + r.width() + "x" + r.height());
+            }
+            int b = r.prompts().size();
+            NDArray cond = sd.encodePrompts(r.prompts(), m);
+            NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
+            Shape shape = new Shape(b, sd.unet().config.inChannels(), r.height() / f, r.width() / f);
+            NDArray latents = new Noise(r.seed()).gaussian(m, shape, m.getDevice());
+            NDArray out = denoise(sd, cond, uncond, latents, r.steps(), r.guidance(), null);
+            return decodeToUnit(sd, out);
+        }
+    }
+
+    /**
+     * The DDIM loop: each step runs the UNet once on [uncond, cond] and guides the two predictions.
+     * Each step runs in its own {@link NDScope}, so its intermediates are freed whichever manager they landed in;
+     * the returned latents belong to the manager of {@code latents}.
+     */
+    public static NDArray denoise(StableDiffusion sd, NDArray cond, NDArray uncond, NDArray latents, int steps,
+                                  float guidance, StepListener listener) {
+        NDManager owner = latents.getManager();
+        DdimSampler sampler = new DdimSampler(sd.schedule());
+        int[] timesteps = sampler.setTimesteps(steps);
+        NDArray context = uncond.concat(cond, 0);
+        long b = latents.getShape().get(0);
+        NDArray x = latents.mul(sampler.initNoiseSigma());
+        try (NoGrad ignored = new NoGrad()) {
+            for (int i = 0; i < timesteps.length; i++) {
+                try (NDScope scope = new NDScope()) {
+                    NDArray in = x.concat(x, 0);
+                    NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.INT64, in.getDevice());
+                    NDList parts = sd.unet().forward(in, t, context).split(2, 0);
+                    NDArray guided = DdimSampler.guide(parts.get(0), parts.get(1), guidance);
+                    NDArray next = sampler.step(guided, timesteps[i], x);
+                    if (listener != null) listener.onStep(i, timesteps[i], guided, next);
+                    NDScope.unregister(next);
+                    next.attach(owner);
+                    x.close();
+                    x = next;
+                }
+            }
+        }
+        return x;
+    }
+
+    /** vae.decode(latents / scaling_factor), mapped from [-1, 1] to [0, 1] and clamped. */
+    public static NDArray decodeToUnit(StableDiffusion sd, NDArray latents) {
+        try (NoGrad ignored = new NoGrad()) {
+            NDArray decoded = sd.vae().decode(latents.div(sd.vae().config.scalingFactor()));
+            return decoded.div(2f).add(0.5f).clip(0f, 1f);
+        }
+    }
+}
