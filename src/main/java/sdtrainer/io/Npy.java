@@ -65,7 +65,7 @@ public final class Npy {
         out.write(pre.array());
         out.write(header);
         ByteBuffer data = array.data();
-        byte[] chunk = new byte[(int) Math.min(1 << 16, Math.max(1, data.remaining()))];
+        byte[] chunk = new byte[Math.min(1 << 16, Math.max(1, data.remaining()))];
         while (data.hasRemaining()) {
             int n = Math.min(chunk.length, data.remaining());
             data.get(chunk, 0, n);
