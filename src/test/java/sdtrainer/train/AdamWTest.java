@@ -169,6 +169,8 @@ class AdamWTest {
             opt.step();
             assertNotEquals(1f, te.toFloatArray()[0]);
             assertThrows(IllegalArgumentException.class, () -> opt.setLr("vae", 1e-3));
+            assertThrows(IllegalArgumentException.class, () -> opt.setLr("unet", Double.NaN));
+            assertThrows(IllegalArgumentException.class, () -> new AdamW(opt.groups(), 1.0, 0.999, 1e-8, 0));
         }
     }
 
