@@ -24,6 +24,7 @@ public final class AdamW {
     /** A named set of parameters sharing a learning rate (e.g. "unet" and "text_encoder"). */
     public record ParamGroup(String name, Map<String, NDArray> params, double lr) {
         public ParamGroup {
+            checkLr(name, lr);
             params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         }
     }
@@ -59,6 +60,12 @@ public final class AdamW {
     }
 
     public AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps, double weightDecay) {
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("betas must lie in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+        }
+        if (!(eps >= 0) || !(weightDecay >= 0)) {
+            throw new IllegalArgumentException("eps and weight decay must not be negative, got " + eps + ", " + weightDecay);
+        }
         this.groups = List.copyOf(groups);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -90,7 +97,14 @@ public final class AdamW {
     /** Sets a group's learning rate for the following steps (an LR schedule calls this each step). */
     public void setLr(String group, double lr) {
         lr(group);
+        checkLr(group, lr);
         lrs.put(group, lr);
+    }
+
+    private static void checkLr(String group, double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate of group '" + group + "' must be finite and >= 0, got " + lr);
+        }
     }
 
     /** Applies one update to every parameter that has a gradient. */

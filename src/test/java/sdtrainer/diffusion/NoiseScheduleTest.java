@@ -2,6 +2,7 @@ package sdtrainer.diffusion;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.Test;
 import sdtrainer.io.SafeTensors;
@@ -73,6 +74,21 @@ class NoiseScheduleTest {
                     a1 * 3f + b1 * 2f}, got);
             float[] v = s.velocity(x0, noise, t).toFloatArray();
             assertEquals(a1 * 2f - b1 * 3f, v[3]);
+        }
+    }
+
+    @Test
+    void halfPrecisionLatentsGetHalfPrecisionNoise() {
+        NoiseSchedule s = new NoiseSchedule(SchedulerConfig.defaults());
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x0 = m.create(new float[] {1f, -2f, 0.5f, 3f}, new Shape(2, 2));
+            NDArray noise = m.create(new float[] {0.25f, 1f, -1f, 2f}, new Shape(2, 2));
+            NDArray t = m.create(new long[] {10, 700});
+            NDArray half = s.addNoise(x0.toType(DataType.FLOAT16, false), noise.toType(DataType.FLOAT16, false), t);
+            assertEquals(DataType.FLOAT16, half.getDataType());
+            float[] full = s.addNoise(x0, noise, t).toFloatArray();
+            float[] got = half.toType(DataType.FLOAT32, false).toFloatArray();
+            for (int i = 0; i < full.length; i++) assertEquals(full[i], got[i], 4e-3, "element " + i);
         }
     }
 
