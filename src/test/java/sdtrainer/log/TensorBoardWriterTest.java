@@ -175,6 +175,27 @@ class TensorBoardWriterTest {
         }
     }
 
+    /** A clock the test moves by hand. */
+    private static final class ManualClock extends Clock {
+        long millis = 1_700_000_000_000L;
+        @Override public long millis() { return millis; }
+        @Override public Instant instant() { return Instant.ofEpochMilli(millis); }
+        @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+        @Override public Clock withZone(java.time.ZoneId zone) { throw new UnsupportedOperationException(); }
+    }
+
+    @Test
+    void flushesOnItsOwnOnceTheIntervalHasPassed(@TempDir Path dir) throws IOException {
+        ManualClock clock = new ManualClock();
+        try (TensorBoardWriter tb = new TensorBoardWriter(dir, clock)) {
+            tb.addScalar("loss", 1, 1);
+            assertEquals(1, EventFileReader.read(tb.file()).size(), "buffered until the interval passes");
+            clock.millis += TensorBoardWriter.FLUSH_INTERVAL_MILLIS;
+            tb.addScalar("loss", 2, 2);
+            assertEquals(3, EventFileReader.read(tb.file()).size());
+        }
+    }
+
     @Test
     void closedWriterRefusesWrites(@TempDir Path dir) throws IOException {
         TensorBoardWriter tb = new TensorBoardWriter(dir, CLOCK);
