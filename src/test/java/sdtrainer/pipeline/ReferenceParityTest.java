@@ -1,8 +1,10 @@
 package sdtrainer.pipeline;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +16,9 @@ import sdtrainer.io.SafeTensors;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.vae.AutoencoderKL;
+import sdtrainer.nn.NoGrad;
+import sdtrainer.train.AdamW;
+import sdtrainer.train.DiffusionLoss;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,6 +85,7 @@ class ReferenceParityTest {
                     case "vae" -> vae(k);
                     case "ddpm" -> ddpm(k);
                     case "ddim_cfg" -> ddimCfg(k);
+                    case "train_step" -> trainStep(k);
                     default -> fail("case '" + c.path("name").asText() + "' has kind '" + kind + "' that this suite does not know");
                 }
             }
@@ -212,5 +218,55 @@ class ReferenceParityTest {
         NDArray copy = a.duplicate();
         NDScope.unregister(copy);
         return copy;
+    }
+
+    /** One UNet step on a fresh copy of the model: loss, gradients, and the AdamW update the case states. */
+    private void trainStep(Case k) throws Exception {
+        JsonNode adam = k.json().path("params").path("adamw");
+        try (StableDiffusion fresh = StableDiffusion.load(fixture, manager.getDevice())) {
+            NDManager m = k.m();
+            NDArray ids = k.in("input_ids");
+            NDArray context;
+            try (NoGrad ignored = new NoGrad()) {
+                context = fresh.textEncoder().forward(ids).lastHiddenState();
+            }
+            k.check("encoder_hidden_states", context);
+            fresh.unet().setRequiresGrad(true);
+            fresh.unet().setTraining(true);
+            boolean v = k.json().path("params").path("prediction_type").asText("epsilon").equals("v_prediction");
+            DiffusionLoss.Result r;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                r = DiffusionLoss.compute(fresh.unet(), fresh.schedule(), k.in("latents"), context, k.in("noise"),
+                        k.in("timesteps"), v, null);
+                gc.backward(r.loss());
+            }
+            k.check("noisy_latents", r.noisy());
+            k.check("target", r.target());
+            k.check("model_pred", r.prediction());
+            k.check("loss", r.loss());
+            java.util.Map<String, NDArray> params = new java.util.LinkedHashMap<>();
+            fresh.unet().namedParameters().forEach((n, p) -> params.put(n, p.get()));
+            NDArray convGrad = params.get("conv_in.weight").getGradient();
+            convGrad.attach(m);
+            k.check("conv_in.weight.grad", convGrad);
+            k.check("conv_in.weight.grad_norm", convGrad.norm());
+            double sq = 0;
+            for (NDArray p : params.values()) {
+                try (NDArray g = p.getGradient()) {
+                    double n = g.norm().getFloat();
+                    sq += n * n;
+                }
+            }
+            k.check("total_grad_norm", m.create((float) Math.sqrt(sq)));
+            k.check("conv_in.weight.before", params.get("conv_in.weight").duplicate());
+            k.check("conv_in.bias.before", params.get("conv_in.bias").duplicate());
+            JsonNode betas = adam.path("betas");
+            AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("unet", params, adam.path("lr").asDouble())),
+                    betas.path(0).asDouble(0.9), betas.path(1).asDouble(0.999), adam.path("eps").asDouble(1e-8),
+                    adam.path("weight_decay").asDouble(1e-2));
+            opt.step();
+            k.check("conv_in.weight.after_adamw", params.get("conv_in.weight").duplicate());
+            k.check("conv_in.bias.after_adamw", params.get("conv_in.bias").duplicate());
+        }
     }
 }

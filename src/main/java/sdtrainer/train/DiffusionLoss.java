@@ -1,0 +1,36 @@
+package sdtrainer.train;
+
+import ai.djl.ndarray.NDArray;
+import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.model.unet.UNet2DConditionModel;
+
+/** The denoising objective of one batch: noise the latents, predict, compare with epsilon or v by MSE. */
+public final class DiffusionLoss {
+
+    public record Result(NDArray loss, NDArray prediction, NDArray target, NDArray noisy) {}
+
+    private DiffusionLoss() {}
+
+    /**
+     * @param latents   scaled latents [B, C, h, w]
+     * @param context   text states [B, L, D]
+     * @param noise     standard-normal noise like latents
+     * @param timesteps integer timesteps [B]
+     * @param mask      null, or [B, h, w] weights that multiply prediction and target (no renormalisation)
+     */
+    public static Result compute(UNet2DConditionModel unet, NoiseSchedule schedule, NDArray latents, NDArray context,
+                                 NDArray noise, NDArray timesteps, boolean vPrediction, NDArray mask) {
+        NDArray noisy = schedule.addNoise(latents, noise, timesteps);
+        NDArray target = vPrediction ? schedule.velocity(latents, noise, timesteps) : noise;
+        NDArray pred = unet.forward(noisy, timesteps, context);
+        NDArray p = pred, t = target;
+        if (mask != null) {
+            NDArray m = mask.expandDims(1);
+            p = p.mul(m);
+            t = t.mul(m);
+        }
+        NDArray loss = p.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                .sub(t.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)).square().mean();
+        return new Result(loss, pred, target, noisy);
+    }
+}
