@@ -1,13 +1,14 @@
 package sdtrainer;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.*;
-import ai.djl.ndarray.types.*;
-public class Main { public static void main(String[] a) {
- System.setProperty("ai.djl.offline","true");
- Engine e = Engine.getEngine("PyTorch");
- System.out.println(e.getEngineName()+" "+e.getVersion()+" "+e.defaultDevice());
- try (NDManager m = NDManager.newBaseManager()) {
-   NDArray x = m.randomNormal(new Shape(2,3));
-   System.out.println(x.matMul(x.transpose()));
- }
-} }
+
+import sdtrainer.cli.TrainCommand;
+
+/** Entry point of {@code java -jar sd-trainer.jar}. */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(TrainCommand.newCommandLine().execute(args));
+    }
+}

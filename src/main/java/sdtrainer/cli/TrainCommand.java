@@ -1,0 +1,150 @@
+package sdtrainer.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine.UnmatchedArgumentException;
+import sdtrainer.config.ConfigException;
+import sdtrainer.config.ConfigLoader;
+import sdtrainer.config.ConfigValidator;
+import sdtrainer.config.TrainConfig;
+
+/**
+ * The root command {@code sd-trainer}: its options are the training options ({@link TrainConfig}).
+ * Options come from {@code --config FILE} first; options typed on the command line override the file.
+ * Subcommands join {@code subcommands} below as they are built.
+ */
+@Command(name = "sd-trainer", mixinStandardHelpOptions = true, versionProvider = TrainCommand.Version.class,
+        sortOptions = false, usageHelpWidth = 120,
+        description = {"Fine-tunes a Stable Diffusion model (full or LoRA) in Java on PyTorch.",
+            "Options keep the original sd-trainer's spelling; a --config file takes the same keys without dashes."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
+        subcommands = {})
+public final class TrainCommand implements Callable<Integer> {
+
+    private static final String PREFIX = "sd-trainer: ";
+    private static final String OPTIONS_MIXIN = "options";
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML or JSON file with option keys; command-line options override it")
+    private Path configFile;
+
+    @Option(names = "--dry_run",
+            description = "check the options, engine and device, print the resolved config as YAML, then exit")
+    private boolean dryRun;
+
+    @Mixin(name = OPTIONS_MIXIN)
+    private TrainConfig options = new TrainConfig();
+
+    /** A command line for {@code sd-trainer} with its error handling; {@code execute} returns the exit code. */
+    public static CommandLine newCommandLine() {
+        CommandLine commandLine = new CommandLine(new TrainCommand())
+                .setParameterExceptionHandler(TrainCommand::usageError)
+                // Room for --[no-]gradient_checkpointing, so every option's help stays on one line.
+                .setUsageHelpLongOptionsMaxWidth(32);
+        for (OptionSpec option : commandLine.getCommandSpec().options()) {
+            if (option.type().isEnum()) {
+                registerEnum(commandLine, option.type().asSubclass(Enum.class));
+            }
+        }
+        return commandLine;
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        TrainConfig config;
+        try {
+            config = resolvedConfig();
+        } catch (ConfigException e) {
+            err.println(PREFIX + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
+        }
+        List<String> problems = ConfigValidator.validate(config);
+        if (!problems.isEmpty()) {
+            problems.forEach(problem -> err.println(PREFIX + problem));
+            return CommandLine.ExitCode.USAGE;
+        }
+        EngineInfo engine;
+        try {
+            engine = EngineSetup.start(config.device(), config.threads());
+        } catch (IllegalArgumentException e) {
+            err.println(PREFIX + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
+        }
+        if (dryRun) {
+            PrintWriter out = spec.commandLine().getOut();
+            out.print(ConfigLoader.toYaml(config));
+            out.flush();
+            return CommandLine.ExitCode.OK;
+        }
+        return train(config, engine);
+    }
+
+    /** Where the training loop starts once it is built; until then a real run stops here. */
+    private int train(TrainConfig config, EngineInfo engine) {
+        spec.commandLine().getErr().println(PREFIX + "training is not built in this version; --dry_run checks a configuration");
+        return CommandLine.ExitCode.SOFTWARE;
+    }
+
+    /** The config file's values (or the defaults) with the options the user typed laid over them. */
+    TrainConfig resolvedConfig() throws ConfigException {
+        TrainConfig base = configFile == null ? new TrainConfig() : ConfigLoader.load(configFile);
+        List<OptionSpec> trainingOptions = spec.mixins().get(OPTIONS_MIXIN).options();
+        Map<String, Object> typed = new LinkedHashMap<>();
+        // Only matched options: defaults of untyped options must not clobber the file.
+        for (OptionSpec option : spec.commandLine().getParseResult().matchedOptions()) {
+            if (trainingOptions.contains(option)) {
+                typed.put(option.longestName().substring(2), option.getValue());
+            }
+        }
+        return ConfigLoader.merge(base, typed);
+    }
+
+    /** Accepts an enum option's lower-case spelling (its {@code toString}) and lists those in errors. */
+    private static <E extends Enum<E>> void registerEnum(CommandLine commandLine, Class<E> type) {
+        List<E> values = List.of(type.getEnumConstants());
+        commandLine.registerConverter(type, text -> values.stream()
+                .filter(value -> value.toString().equalsIgnoreCase(text))
+                .findFirst()
+                .orElseThrow(() -> new TypeConversionException("'" + text + "' is not one of "
+                        + values.stream().map(String::valueOf).collect(Collectors.joining(", ")))));
+    }
+
+    /** One line naming the problem, picocli's suggestions for a misspelt option, and where help is. */
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine commandLine = e.getCommandLine();
+        PrintWriter err = commandLine.getErr();
+        err.println(PREFIX + e.getMessage());
+        UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for more information.");
+        return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** The version from the jar's manifest; absent when run from classes (tests, IDE). */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = TrainCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"sd-trainer " + (version == null ? "(development build)" : version)};
+        }
+    }
+}
