@@ -1,0 +1,33 @@
+package sdtrainer.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sdtrainer.pipeline.ModelInfo;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code sd-trainer inspect}: what a model directory holds, from configs and headers, without loading weights. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Print a model's family, prediction type and per-component parameters, dtypes and sizes; check its keys.")
+public final class InspectCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
+    Path model;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        try {
+            spec.commandLine().getOut().print(ModelInfo.read(model).render());
+            spec.commandLine().getOut().flush();
+            return CommandLine.ExitCode.OK;
+        } catch (IOException | IllegalArgumentException e) {
+            spec.commandLine().getErr().println("sd-trainer inspect: " + e.getMessage());
+            return CommandLine.ExitCode.SOFTWARE;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package sdtrainer.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sdtrainer.pipeline.ImageTensors;
+import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.TextToImage;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code sd-trainer sample}: txt2img with DDIM and classifier-free guidance. */
+@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate images from a prompt with DDIM and classifier-free guidance (PNG files).")
+public final class SampleCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
+    Path model;
+    @Option(names = "--prompt", required = true, description = "what to draw")
+    String prompt;
+    @Option(names = "--negative_prompt", defaultValue = "", description = "what to steer away from (default: empty)")
+    String negativePrompt;
+    @Option(names = "--steps", defaultValue = "30", description = "DDIM steps (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--guidance", defaultValue = "7.5", description = "classifier-free guidance scale (default: ${DEFAULT-VALUE})")
+    float guidance;
+    @Option(names = "--width", description = "image width in pixels (default: the model's sample size)")
+    Integer width;
+    @Option(names = "--height", description = "image height in pixels (default: the model's sample size)")
+    Integer height;
+    @Option(names = "--seed", defaultValue = "4545", description = "noise seed; the same seed gives the same images (default: ${DEFAULT-VALUE})")
+    long seed;
+    @Option(names = "--count", defaultValue = "1", description = "images to generate in one batch (default: ${DEFAULT-VALUE})")
+    int count;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "directory for sample_<seed>_<i>.png")
+    Path output;
+    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
+    String device;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 1 || count < 1 || guidance < 0) {
+            spec.commandLine().getErr().println("sd-trainer sample: --steps and --count must be >= 1 and --guidance >= 0");
+            return CommandLine.ExitCode.USAGE;
+        }
+        EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
+        Files.createDirectories(output);
+        try (NDManager m = NDManager.newBaseManager(engine.device());
+             StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+            int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
+            TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
+                    width == null ? side : width, height == null ? side : height, steps, guidance, seed);
+            NDArray images = TextToImage.generate(sd, r, m);
+            for (int i = 0; i < count; i++) {
+                Path file = output.resolve("sample_" + seed + "_" + i + ".png");
+                ImageTensors.writePng(ImageTensors.toImage(images, i), file);
+                spec.commandLine().getOut().println(file);
+            }
+        }
+        return CommandLine.ExitCode.OK;
+    }
+}

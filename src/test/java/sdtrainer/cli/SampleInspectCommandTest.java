@@ -1,0 +1,67 @@
+package sdtrainer.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The sample and inspect subcommands end to end on the tiny fixture. */
+class SampleInspectCommandTest {
+    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        CommandLine cl = TrainCommand.newCommandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void inspectDescribesTheFixture() {
+        assumeTrue(Files.isDirectory(FIXTURE));
+        Run r = run("inspect", "--model", FIXTURE.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("SD1.x, epsilon prediction"), r.out());
+        assertTrue(r.out().contains("1,106,212"), r.out());
+    }
+
+    @Test
+    void inspectFailsClearlyOnABrokenDirectory(@TempDir Path tmp) {
+        Run r = run("inspect", "--model", tmp.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("missing unet/"), r.err());
+    }
+
+    @Test
+    void sampleWritesTheSameImagesForTheSameSeed(@TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(FIXTURE));
+        String[] common = {"sample", "--model", FIXTURE.toString(), "--prompt", "a blue circle", "--steps", "2",
+            "--width", "32", "--height", "32", "--count", "2", "--device", "cpu"};
+        Run a = run(concat(common, "--output", tmp.resolve("a").toString()));
+        Run b = run(concat(common, "--output", tmp.resolve("b").toString()));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        for (int i = 0; i < 2; i++) {
+            Path fa = tmp.resolve("a").resolve("sample_4545_" + i + ".png");
+            assertTrue(a.out().contains(fa.toString()), a.out());
+            assertArrayEquals(Files.readAllBytes(fa), Files.readAllBytes(tmp.resolve("b").resolve("sample_4545_" + i + ".png")));
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
