@@ -1,0 +1,167 @@
+package sdtrainer.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import sdtrainer.io.Npy;
+import sdtrainer.io.Npz;
+import sdtrainer.io.TensorData;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The original's AspectDataset: {@code buckets.json} maps {@code "(W, H)"} to stems; each stem has a cached latent
+ * {@code <stem>.npy} [C, H/f, W/f], a caption {@code <stem>.caption} and, with masks, {@code <stem>.npz} [H/f, W/f].
+ */
+public final class AspectDataset implements TrainingData {
+    private static final Pattern BUCKET = Pattern.compile("\\(\\s*(\\d+)\\s*,\\s*(\\d+)\\s*\\)");
+
+    private final Path dir;
+    private final boolean useMask;
+    private final Map<String, List<String>> buckets = new LinkedHashMap<>();
+    private final Map<String, long[]> latentShapes = new LinkedHashMap<>();
+    private final Map<String, String> problems = new LinkedHashMap<>();
+
+    /**
+     * Reads buckets.json and checks every sample's files and header shapes against its bucket
+     * ({@code factor} = the VAE's downsampling, {@code channels} = its latent channels).
+     */
+    public AspectDataset(Path dir, boolean useMask, int factor, int channels) throws IOException {
+        this.dir = dir;
+        this.useMask = useMask;
+        Path index = dir.resolve("buckets.json");
+        if (!Files.isRegularFile(index)) throw new IOException(index + ": missing (run `preprocess bucketing` first)");
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(index.toFile());
+        } catch (IOException e) {
+            throw new IOException(index + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) throw new IOException(index + ": expected an object of \"(W, H)\": [stems]");
+        for (var it = root.fields(); it.hasNext(); ) {
+            var e = it.next();
+            Matcher m = BUCKET.matcher(e.getKey());
+            if (!m.matches() || !e.getValue().isArray()) {
+                throw new IOException(index + ": bucket key " + e.getKey() + " is not \"(W, H)\" with a list of stems");
+            }
+            int w = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2));
+            if (w % factor != 0 || h % factor != 0) {
+                throw new IOException(index + ": bucket " + e.getKey() + " is not divisible by the VAE factor " + factor);
+            }
+            long[] shape = {channels, h / factor, w / factor};
+            List<String> stems = new ArrayList<>();
+            for (JsonNode s : e.getValue()) {
+                String stem = s.asText();
+                stems.add(stem);
+                latentShapes.put(stem, shape);
+                check(stem, shape);
+            }
+            buckets.put(e.getKey(), stems);
+        }
+        if (latentShapes.isEmpty()) throw new IOException(index + ": lists no samples");
+    }
+
+    private void check(String stem, long[] shape) {
+        if (stem.isEmpty() || stem.contains("/") || stem.contains("\\") || stem.equals("..") || stem.equals(".")) {
+            problems.put(stem, dir.resolve("buckets.json") + ": stem '" + stem + "' would leave the dataset directory");
+            return;
+        }
+        Path latent = dir.resolve(stem + ".npy");
+        Path caption = dir.resolve(stem + ".caption");
+        try {
+            if (!Files.isRegularFile(caption)) throw new IOException(caption + ": missing caption");
+            long[] actual = Npy.read(latent).shape();
+            if (!Arrays.equals(actual, shape)) {
+                throw new IOException(latent + ": latent shape " + Arrays.toString(actual) + " does not match its bucket "
+                        + Arrays.toString(shape));
+            }
+            if (useMask) {
+                Path mask = dir.resolve(stem + ".npz");
+                long[] ms = firstArray(mask).shape();
+                if (!Arrays.equals(ms, new long[] {shape[1], shape[2]})) {
+                    throw new IOException(mask + ": mask shape " + Arrays.toString(ms) + " does not match the latent size "
+                            + shape[1] + "x" + shape[2]);
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            problems.put(stem, e.getFile() + ": missing");
+        } catch (IOException e) {
+            problems.put(stem, e.getMessage());
+        }
+    }
+
+    private static TensorData firstArray(Path npz) throws IOException {
+        Map<String, TensorData> arrays = Npz.read(npz);
+        TensorData a = arrays.containsKey("arr_0") ? arrays.get("arr_0") : arrays.values().stream().findFirst().orElse(null);
+        if (a == null) throw new IOException(npz + ": holds no array");
+        return a;
+    }
+
+    @Override
+    public List<List<String>> epoch(Random random, int minibatchSize) {
+        List<List<String>> batches = new ArrayList<>();
+        for (List<String> stems : buckets.values()) {
+            List<String> shuffled = new ArrayList<>(stems);
+            Collections.shuffle(shuffled, random);
+            for (int i = 0; i < shuffled.size(); i += minibatchSize) {
+                batches.add(List.copyOf(shuffled.subList(i, Math.min(shuffled.size(), i + minibatchSize))));
+            }
+        }
+        Collections.shuffle(batches, random);
+        return batches;
+    }
+
+    @Override
+    public Sample load(String stem) throws IOException {
+        TensorData latent = Npy.read(dir.resolve(stem + ".npy"));
+        String caption = Files.readString(dir.resolve(stem + ".caption"), StandardCharsets.UTF_8).strip();
+        float[] mask = useMask ? firstArray(dir.resolve(stem + ".npz")).toFloats() : null;
+        return new Sample(stem, caption, latent.toFloats(), null, mask, latent.shape());
+    }
+
+    @Override
+    public List<String> problems() {
+        return List.copyOf(problems.values());
+    }
+
+    @Override
+    public int dropBad() {
+        int n = problems.size();
+        buckets.values().forEach(list -> list.removeIf(problems::containsKey));
+        buckets.values().removeIf(List::isEmpty);
+        problems.keySet().forEach(latentShapes::remove);
+        problems.clear();
+        return n;
+    }
+
+    @Override
+    public int size() {
+        return buckets.values().stream().mapToInt(List::size).sum();
+    }
+
+    @Override
+    public List<String> captions() {
+        List<String> out = new ArrayList<>();
+        for (List<String> stems : buckets.values()) {
+            for (String s : stems) {
+                try {
+                    out.add(Files.readString(dir.resolve(s + ".caption"), StandardCharsets.UTF_8).strip());
+                } catch (IOException e) {
+                    // checked before training; a caption that vanished since only drops out of the statistics
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,27 @@
+package sdtrainer.data;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Random;
+
+/** A dataset as the trainer sees it: an epoch's minibatches (lists of keys) and the loading of one key. */
+public interface TrainingData {
+
+    /** The minibatches of one pass over the data, in training order; each holds keys of equally sized samples. */
+    List<List<String>> epoch(Random random, int minibatchSize);
+
+    /** Reads and decodes one sample; called on a loader thread. */
+    Sample load(String key) throws IOException;
+
+    /** Every problem found before training, one line each naming the file; empty when the data is usable. */
+    List<String> problems();
+
+    /** Leaves out the keys that have problems (for {@code --on_bad_sample skip}); returns how many were dropped. */
+    int dropBad();
+
+    /** Number of usable samples. */
+    int size();
+
+    /** Every caption, for tag statistics. */
+    List<String> captions();
+}
