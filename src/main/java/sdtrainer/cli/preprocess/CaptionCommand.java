@@ -1,0 +1,73 @@
+package sdtrainer.cli.preprocess;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import sdtrainer.preprocess.Caption;
+import sdtrainer.preprocess.Progress;
+
+/** {@code preprocess caption}: the original {@code caption_preprocessor.py} with its option names. */
+@Command(name = "caption", sortOptions = false,
+        description = {"Writes <stem>.caption for every image of a folder from its danbooru metadata"
+            + " (<stem>.json or <stem>.txt, JSON or Python dict text): quality/rating/resolution metatags,"
+            + " characters, copyright, artist and general tags."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:every caption written", "1:some metadata failed", "2:invalid options"})
+public final class CaptionCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--dataset", required = true, paramLabel = "DIR",
+            description = "folder of images with their metadata files; captions are written beside them")
+    private Path dataset;
+
+    @Option(names = "--use_origin_tag",
+            description = "take general tags from danbooru's tag_string_general instead of the tagger field")
+    private boolean useOriginTag;
+
+    @Option(names = "--exclude_tags", paramLabel = "FILE",
+            description = "file of tags to leave out, one per line or comma-separated (# starts a comment line)")
+    private Path excludeTagsFile;
+
+    @Option(names = {"--threads", "-p"}, paramLabel = "N",
+            description = "metadata files processed in parallel (default: all cores)")
+    private Integer threads;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+    private boolean help;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        int workers = PreprocessOptions.threads(spec, threads);
+        PreprocessOptions.requireDirectory(spec, dataset, "--dataset");
+        PrintWriter err = spec.commandLine().getErr();
+        Set<String> exclude = Set.of();
+        if (excludeTagsFile != null) {
+            if (!Files.isRegularFile(excludeTagsFile)) {
+                throw new ParameterException(spec.commandLine(), "--exclude_tags " + excludeTagsFile + " is not a file");
+            }
+            try {
+                exclude = Caption.readExcludeTags(excludeTagsFile);
+            } catch (IOException e) {
+                err.println("caption: cannot read " + excludeTagsFile + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        try {
+            Progress.Summary summary = Caption.run(dataset, new Caption.Options(useOriginTag, exclude), workers,
+                    new Progress("caption", err, Progress.consoleIsTerminal()));
+            return summary.anyFailed() ? 1 : 0;
+        } catch (IOException e) {
+            err.println("caption: " + e.getMessage());
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,435 @@
+package sdtrainer.data;
+
+import com.drew.imaging.ImageMetadataReader;
+import com.drew.imaging.ImageProcessingException;
+import com.drew.metadata.Metadata;
+import com.drew.metadata.exif.ExifIFD0Directory;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.Raster;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+import sdtrainer.io.AtomicFiles;
+
+/**
+ * Image decoding, resampling and encoding shared by preprocessing and training.
+ *
+ * <p>Every decoded image is {@code TYPE_INT_RGB} in display orientation: transparency is composited
+ * on white, EXIF orientation is applied, and grey, 16-bit and palette images are converted sample by
+ * sample. Decoders' warnings (a truncated JPEG is only a warning to ImageIO) are turned into errors.
+ */
+public final class Images {
+    /** Lanczos window half-width in output pixels (at scale 1). */
+    private static final double LANCZOS_A = 3.0;
+
+    private Images() {}
+
+    /** Pixel dimensions of an image. */
+    public record Size(int width, int height) {}
+
+    /**
+     * Decodes an image file to {@code TYPE_INT_RGB}.
+     *
+     * @throws IOException naming the file when it is unreadable, truncated, corrupt or of an unknown format
+     */
+    public static BufferedImage read(Path file) throws IOException {
+        BufferedImage decoded;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new IOException(file + ": cannot open file");
+            }
+            ImageReader reader = firstReader(in, file);
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            try {
+                reader.setInput(in, true, true);
+                decoded = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+            if (!warnings.isEmpty()) {
+                throw new IOException(file + ": corrupt image: " + String.join("; ", warnings));
+            }
+        } catch (IOException e) {
+            throw named(file, e);
+        } catch (RuntimeException e) {
+            // Decoders signal some malformed data with unchecked exceptions (array bounds, illegal arguments).
+            throw new IOException(file + ": corrupt image: " + e, e);
+        }
+        return orient(toRgbOnWhite(decoded), exifOrientation(file));
+    }
+
+    /** Reads only the header of an image file; no EXIF rotation is applied. */
+    public static Size readSize(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new IOException(file + ": cannot open file");
+            }
+            ImageReader reader = firstReader(in, file);
+            try {
+                reader.setInput(in, true, true);
+                return new Size(reader.getWidth(0), reader.getHeight(0));
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw named(file, e);
+        } catch (RuntimeException e) {
+            throw new IOException(file + ": corrupt image: " + e, e);
+        }
+    }
+
+    private static ImageReader firstReader(ImageInputStream in, Path file) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) {
+            throw new IOException(file + ": not an image in a supported format (jpg, png, bmp, webp)");
+        }
+        return readers.next();
+    }
+
+    private static IOException named(Path file, IOException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) {
+            return e;
+        }
+        String message = describe(e);
+        if (e.getCause() != null) {
+            message += " (" + describe(e.getCause()) + ")"; // ImageIO hides the actual defect in the cause
+        }
+        return new IOException(file + ": " + message, e);
+    }
+
+    private static String describe(Throwable t) {
+        if (t.getMessage() != null) {
+            return t.getMessage();
+        }
+        return t instanceof EOFException ? "file ends early" : t.getClass().getSimpleName();
+    }
+
+    /**
+     * Converts any decoded image to opaque 8-bit sRGB. Grey images are mapped sample by sample because
+     * Java's grey colour space is linear and its own conversion would brighten them.
+     */
+    static BufferedImage toRgbOnWhite(BufferedImage src) {
+        int w = src.getWidth();
+        int h = src.getHeight();
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        ColorModel cm = src.getColorModel();
+        Raster raster = src.getRaster();
+        int[] row = new int[w];
+        if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
+            double greyScale = 255.0 / ((1L << cm.getComponentSize(0)) - 1);
+            double alphaScale = cm.hasAlpha() ? 255.0 / ((1L << cm.getComponentSize(1)) - 1) : 0;
+            int[] grey = new int[w];
+            int[] alpha = new int[w];
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(0, y, w, 1, 0, grey);
+                if (cm.hasAlpha()) {
+                    raster.getSamples(0, y, w, 1, 1, alpha);
+                }
+                for (int x = 0; x < w; x++) {
+                    int g = (int) Math.round(grey[x] * greyScale);
+                    int a = cm.hasAlpha() ? (int) Math.round(alpha[x] * alphaScale) : 255;
+                    int v = overWhite(g, a);
+                    row[x] = v << 16 | v << 8 | v;
+                }
+                out.setRGB(0, y, w, 1, row, 0, w);
+            }
+            return out;
+        }
+        boolean alpha = cm.hasAlpha();
+        for (int y = 0; y < h; y++) {
+            src.getRGB(0, y, w, 1, row, 0, w); // non-premultiplied sRGB ARGB for every colour model
+            if (alpha) {
+                for (int x = 0; x < w; x++) {
+                    int p = row[x];
+                    int a = p >>> 24;
+                    row[x] = overWhite(p >> 16 & 0xff, a) << 16 | overWhite(p >> 8 & 0xff, a) << 8 | overWhite(p & 0xff, a);
+                }
+            }
+            out.setRGB(0, y, w, 1, row, 0, w);
+        }
+        return out;
+    }
+
+    private static int overWhite(int c, int a) {
+        return (c * a + 255 * (255 - a) + 127) / 255;
+    }
+
+    /** The EXIF orientation (1..8) of a file, 1 when it has none or its metadata cannot be parsed. */
+    private static int exifOrientation(Path file) {
+        try {
+            Metadata metadata = ImageMetadataReader.readMetadata(file.toFile());
+            for (ExifIFD0Directory dir : metadata.getDirectoriesOfType(ExifIFD0Directory.class)) {
+                Integer o = dir.getInteger(ExifIFD0Directory.TAG_ORIENTATION);
+                if (o != null && o >= 1 && o <= 8) {
+                    return o;
+                }
+            }
+        } catch (ImageProcessingException | IOException | RuntimeException e) {
+            // The pixels decoded fine; unreadable metadata only means no rotation is known.
+        }
+        return 1;
+    }
+
+    /** Applies an EXIF orientation so that the result is in display orientation. */
+    static BufferedImage orient(BufferedImage img, int orientation) {
+        if (orientation == 1) {
+            return img;
+        }
+        int w = img.getWidth();
+        int h = img.getHeight();
+        boolean swap = orientation >= 5;
+        int ow = swap ? h : w;
+        int oh = swap ? w : h;
+        int[] src = img.getRGB(0, 0, w, h, null, 0, w);
+        int[] dst = new int[ow * oh];
+        for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+                int sx;
+                int sy;
+                switch (orientation) {
+                    case 2 -> { sx = w - 1 - x; sy = y; }
+                    case 3 -> { sx = w - 1 - x; sy = h - 1 - y; }
+                    case 4 -> { sx = x; sy = h - 1 - y; }
+                    case 5 -> { sx = y; sy = x; }
+                    case 6 -> { sx = y; sy = h - 1 - x; }
+                    case 7 -> { sx = w - 1 - y; sy = h - 1 - x; }
+                    case 8 -> { sx = w - 1 - y; sy = x; }
+                    default -> throw new IllegalArgumentException("EXIF orientation " + orientation);
+                }
+                dst[y * ow + x] = src[sy * w + sx];
+            }
+        }
+        BufferedImage out = new BufferedImage(ow, oh, BufferedImage.TYPE_INT_RGB);
+        out.setRGB(0, 0, ow, oh, dst, 0, ow);
+        return out;
+    }
+
+    /**
+     * Resamples an RGB image to {@code width × height} with a separable Lanczos-3 filter. When shrinking,
+     * the kernel is stretched by the scale factor so every source pixel contributes (antialiasing).
+     */
+    public static BufferedImage resize(BufferedImage src, int width, int height) {
+        return resampleWindow(src, width, height, 0, 0, width, height);
+    }
+
+    /**
+     * Scales an image, keeping its aspect ratio, to the smallest size that covers {@code width × height}
+     * and crops the centre of exactly that size.
+     */
+    public static BufferedImage coverAndCenterCrop(BufferedImage src, int width, int height) {
+        checkSize(width, height);
+        long sw = src.getWidth();
+        long sh = src.getHeight();
+        int scaledW;
+        int scaledH;
+        // Integer comparison of the ratios: sw/sh >= width/height fits the height and crops the sides.
+        if (sw * height >= (long) width * sh) {
+            scaledH = height;
+            scaledW = (int) (sw * height / sh);
+        } else {
+            scaledW = width;
+            scaledH = (int) (sh * width / sw);
+        }
+        return resampleWindow(src, scaledW, scaledH, (scaledW - width) / 2, (scaledH - height) / 2, width, height);
+    }
+
+    /**
+     * Computes the window {@code [x0, x0+w) × [y0, y0+h)} of the image resampled to {@code fullW × fullH},
+     * without computing the pixels outside it.
+     */
+    private static BufferedImage resampleWindow(BufferedImage src, int fullW, int fullH, int x0, int y0, int w, int h) {
+        checkSize(fullW, fullH);
+        int sw = src.getWidth();
+        int sh = src.getHeight();
+        Taps cols = Taps.of(sw, fullW, x0, w);
+        Taps rows = Taps.of(sh, fullH, y0, h);
+        int firstRow = rows.minSource();
+        int rowCount = rows.maxSourceExclusive() - firstRow;
+
+        // Horizontal pass over only the source rows the vertical pass needs; planar float channels.
+        float[][] mid = new float[3][rowCount * w];
+        int[] line = new int[sw];
+        float[][] in = new float[3][sw];
+        for (int r = 0; r < rowCount; r++) {
+            src.getRGB(0, firstRow + r, sw, 1, line, 0, sw);
+            for (int x = 0; x < sw; x++) {
+                int p = line[x];
+                in[0][x] = p >> 16 & 0xff;
+                in[1][x] = p >> 8 & 0xff;
+                in[2][x] = p & 0xff;
+            }
+            for (int c = 0; c < 3; c++) {
+                cols.apply(in[c], 0, 1, mid[c], r * w, 1);
+            }
+        }
+
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] outRow = new int[w];
+        float[] column = new float[h];
+        int[][] channels = new int[3][w * h];
+        for (int c = 0; c < 3; c++) {
+            for (int x = 0; x < w; x++) {
+                rows.apply(mid[c], x - firstRow * w, w, column, 0, 1);
+                for (int y = 0; y < h; y++) {
+                    channels[c][y * w + x] = clamp(column[y]);
+                }
+            }
+        }
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int i = y * w + x;
+                outRow[x] = channels[0][i] << 16 | channels[1][i] << 8 | channels[2][i];
+            }
+            out.setRGB(0, y, w, 1, outRow, 0, w);
+        }
+        return out;
+    }
+
+    private static int clamp(float v) {
+        int i = Math.round(v);
+        return i < 0 ? 0 : Math.min(255, i);
+    }
+
+    private static void checkSize(int width, int height) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
+        }
+    }
+
+    /**
+     * Filter taps of a 1-D resampling from {@code inSize} to {@code outSize} samples, for the output
+     * samples {@code [first, first+count)}: output i reads input {@code start[i] + k} with weight
+     * {@code weight[i][k]}.
+     */
+    private record Taps(int[] start, float[][] weight) {
+        static Taps of(int inSize, int outSize, int first, int count) {
+            double scale = (double) inSize / outSize;
+            double stretch = Math.max(scale, 1.0);
+            double support = LANCZOS_A * stretch;
+            int[] start = new int[count];
+            float[][] weight = new float[count][];
+            for (int i = 0; i < count; i++) {
+                double centre = (first + i + 0.5) * scale; // in input pixel units
+                int lo = Math.max(0, (int) Math.floor(centre - support));
+                int hi = Math.min(inSize, (int) Math.ceil(centre + support));
+                double[] wt = new double[hi - lo];
+                double sum = 0;
+                for (int k = 0; k < wt.length; k++) {
+                    wt[k] = lanczos((lo + k + 0.5 - centre) / stretch);
+                    sum += wt[k];
+                }
+                float[] norm = new float[wt.length];
+                for (int k = 0; k < wt.length; k++) {
+                    norm[k] = (float) (wt[k] / sum);
+                }
+                start[i] = lo;
+                weight[i] = norm;
+            }
+            return new Taps(start, weight);
+        }
+
+        int minSource() {
+            int min = Integer.MAX_VALUE;
+            for (int s : start) {
+                min = Math.min(min, s);
+            }
+            return min;
+        }
+
+        int maxSourceExclusive() {
+            int max = 0;
+            for (int i = 0; i < start.length; i++) {
+                max = Math.max(max, start[i] + weight[i].length);
+            }
+            return max;
+        }
+
+        /** out[outOff + i*outStride] = Σ_k weight[i][k] · in[inOff + (start[i]+k)*inStride]. */
+        void apply(float[] in, int inOff, int inStride, float[] out, int outOff, int outStride) {
+            for (int i = 0; i < start.length; i++) {
+                float[] wt = weight[i];
+                int base = inOff + start[i] * inStride;
+                float acc = 0;
+                for (int k = 0; k < wt.length; k++) {
+                    acc += wt[k] * in[base + k * inStride];
+                }
+                out[outOff + i * outStride] = acc;
+            }
+        }
+    }
+
+    private static double lanczos(double x) {
+        double ax = Math.abs(x);
+        if (ax < 1e-9) {
+            return 1.0;
+        }
+        if (ax >= LANCZOS_A) {
+            return 0.0;
+        }
+        double px = Math.PI * x;
+        return LANCZOS_A * Math.sin(px) * Math.sin(px / LANCZOS_A) / (px * px);
+    }
+
+    /** RGB planar {@code [3, H, W]} floats scaled to [-1, 1], the VAE's input layout. */
+    public static float[] toCHW(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int plane = w * h;
+        float[] out = new float[3 * plane];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int p = row[x];
+                int i = y * w + x;
+                out[i] = (p >> 16 & 0xff) / 127.5f - 1f;
+                out[plane + i] = (p >> 8 & 0xff) / 127.5f - 1f;
+                out[2 * plane + i] = (p & 0xff) / 127.5f - 1f;
+            }
+        }
+        return out;
+    }
+
+    /** Writes an image as PNG atomically: the target is either absent/old or complete. */
+    public static void writePng(BufferedImage img, Path target) throws IOException {
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
+        if (!writers.hasNext()) {
+            throw new IllegalStateException("no PNG encoder in this Java runtime");
+        }
+        ImageWriter writer = writers.next();
+        try {
+            AtomicFiles.write(target, out -> {
+                // An in-memory cache keeps ImageIO from creating its own temporary files.
+                try (MemoryCacheImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
+                    writer.setOutput(stream);
+                    writer.write(null, new IIOImage(img, null, null), null);
+                }
+            });
+        } finally {
+            writer.dispose();
+        }
+    }
+
+    /** True when the file name has one of the image extensions the preprocessors accept. */
+    public static boolean isImageFile(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        return Files.isRegularFile(file)
+                && (name.endsWith(".jpg") || name.endsWith(".jpeg") || name.endsWith(".png")
+                        || name.endsWith(".bmp") || name.endsWith(".webp"));
+    }
+}
