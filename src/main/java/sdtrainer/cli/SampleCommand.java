@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sdtrainer.data.Images;
 import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
@@ -61,7 +62,7 @@ public final class SampleCommand implements Callable<Integer> {
             NDArray images = TextToImage.generate(sd, r, m);
             for (int i = 0; i < count; i++) {
                 Path file = output.resolve("sample_" + seed + "_" + i + ".png");
-                ImageTensors.writePng(ImageTensors.toImage(images, i), file);
+                Images.writePng(ImageTensors.toImage(images, i), file);
                 spec.commandLine().getOut().println(file);
             }
         }

@@ -1,14 +1,10 @@
 package sdtrainer.pipeline;
 
 import ai.djl.ndarray.NDArray;
-import sdtrainer.io.AtomicFiles;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Path;
 
-/** Between image tensors and pictures on disk. */
+/** From image tensors to pictures. */
 public final class ImageTensors {
     private ImageTensors() {}
 
@@ -29,12 +25,5 @@ public final class ImageTensors {
 
     private static int byte8(float v) {
         return Math.max(0, Math.min(255, Math.round(v * 255f)));
-    }
-
-    /** Writes a PNG atomically. */
-    public static void writePng(BufferedImage img, Path file) throws IOException {
-        AtomicFiles.write(file, out -> {
-            if (!ImageIO.write(img, "png", out)) throw new IOException(file + ": no PNG writer available");
-        });
     }
 }

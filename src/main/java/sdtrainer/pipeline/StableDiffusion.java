@@ -127,6 +127,7 @@ public final class StableDiffusion implements AutoCloseable {
             }
             Path old = null;
             if (Files.exists(out)) {
+                carryOver(out, tmp);
                 old = parent.resolve(out.getFileName() + ".old-" + System.nanoTime());
                 Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
             }
@@ -139,6 +140,20 @@ public final class StableDiffusion implements AutoCloseable {
     }
 
     private static final long MAX_SHARD_BYTES = 10L << 30;
+    private static final java.util.Set<String> OWNED = java.util.Set.of("model_index.json", ModelDirectory.UNET,
+            ModelDirectory.VAE, ModelDirectory.TEXT_ENCODER, ModelDirectory.TOKENIZER, ModelDirectory.SCHEDULER);
+
+    /**
+     * Moves what a save does not own (training logs, metrics, reports) from the old directory into the new one,
+     * so they survive the swap; files open for appending follow their inode.
+     */
+    private static void carryOver(Path old, Path fresh) throws IOException {
+        try (Stream<Path> entries = Files.list(old)) {
+            for (Path e : (Iterable<Path>) entries::iterator) {
+                if (!OWNED.contains(e.getFileName().toString())) Files.move(e, fresh.resolve(e.getFileName()));
+            }
+        }
+    }
 
     private static void copyIfPresent(Path from, Path to) throws IOException {
         if (Files.isRegularFile(from)) Files.copy(from, to);

@@ -1,0 +1,325 @@
+package sdtrainer.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sdtrainer.config.SavePrecision;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.data.Images;
+import sdtrainer.data.Prefetcher;
+import sdtrainer.data.Sample;
+import sdtrainer.data.TrainingData;
+import sdtrainer.io.DType;
+import sdtrainer.log.ConsoleProgress;
+import sdtrainer.log.MetricsLog;
+import sdtrainer.log.TensorBoardWriter;
+import sdtrainer.nn.NoGrad;
+import sdtrainer.nn.Noise;
+import sdtrainer.nn.Parameter;
+import sdtrainer.pipeline.ImageTensors;
+import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.TextToImage;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The training loop: each step runs in its own {@link NDScope} (only parameters and optimizer state outlive it),
+ * data is loaded ahead on background threads, and every save point writes the model, sample images and logs.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /** The original sd-trainer's negative prompt for sample images. */
+    public static final String DEFAULT_NEGATIVE = "worst quality, low quality, medium quality, deleted, lowres, comic, "
+            + "bad anatomy,bad hands, text, error, missing fingers, extra digit, fewer digits, cropped, jpeg artifacts, "
+            + "signature, watermark, username, blurry";
+    static final long SAMPLE_SEED = 4545;
+    static final int SAMPLE_STEPS = 30;
+    static final float SAMPLE_GUIDANCE = 7.5f;
+
+    /** What a run did. */
+    public record Summary(long steps, int epochs, double lossEma, int skippedSamples, double seconds, boolean interrupted) {}
+
+    private final TrainConfig cfg;
+    private final StableDiffusion sd;
+    private final TrainingData data;
+    private final Path output;
+    private final Path imageLog;
+    private final PrintStream console;
+    private final boolean terminal;
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private int skippedSamples;
+    private int sampleSteps = SAMPLE_STEPS;
+
+    public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, PrintStream console, boolean terminal) {
+        this.cfg = cfg;
+        this.sd = sd;
+        this.data = data;
+        this.output = cfg.output().orElseThrow();
+        this.imageLog = cfg.imageLog().orElseThrow();
+        this.console = console;
+        this.terminal = terminal;
+    }
+
+    /** Asks the loop to stop after the current step and save (SIGINT / SIGTERM). */
+    public void requestStop() {
+        stopRequested.set(true);
+    }
+
+    /** Fewer DDIM steps for save-point samples (tests, the embedded demo); the default is the original's 30. */
+    public void setSampleSteps(int steps) {
+        this.sampleSteps = steps;
+    }
+
+    /** Checks the data before step 1: stops with the full list, or drops the bad samples with a warning. */
+    public void checkData() throws IOException {
+        List<String> problems = data.problems();
+        if (problems.isEmpty()) return;
+        if (cfg.onBadSample() == sdtrainer.config.OnBadSample.FAIL) {
+            throw new IOException(problems.size() + " bad sample(s) in " + cfg.dataset().orElseThrow()
+                    + " (use --on_bad_sample skip to train without them):\n  " + String.join("\n  ", problems));
+        }
+        problems.forEach(p -> LOG.warn("skipping {}", p));
+        skippedSamples = data.dropBad();
+        if (data.size() == 0) throw new IOException("no usable samples left in " + cfg.dataset().orElseThrow());
+    }
+
+    public Summary run() throws IOException, InterruptedException {
+        checkData();
+        long seed = cfg.seed().orElseGet(() -> new java.security.SecureRandom().nextLong());
+        LOG.info("seed {}", seed);
+        Random order = new Random(seed);
+        Noise noise = new Noise(seed * 0x9E3779B97F4A7C15L + 1);
+        int repeat = cfg.minibatchRepeat();
+        int minibatch = cfg.batchSize() / repeat;
+        boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
+        LOG.info("target: {}{}", vPrediction ? "v-prediction" : "epsilon (noise)",
+                cfg.vPrediction() ? " (--v_prediction)" : " (from scheduler_config.json)");
+        if (cfg.amp()) LOG.info("--amp has no effect on {}: training runs in float32", sd.manager().getDevice());
+
+        AdamW optimizer = new AdamW(parameterGroups());
+        int stepsPerPass = data.epoch(new Random(0), minibatch).size();
+        int passes = Math.max(1, cfg.epochs() / repeat);
+        long total = (long) passes * stepsPerPass;
+        int warmup = (int) Math.round(0.05 * total);
+        LrSchedule schedule = LrSchedule.of(cfg.lrScheduler().toString(), warmup, (int) total);
+        Map<String, Double> baseLr = new LinkedHashMap<>();
+        optimizer.groups().forEach(g -> baseLr.put(g.name(), g.lr()));
+        LOG.info("{} samples, {} minibatches of {} (x{} repeat) per pass, {} passes = {} epochs, {} steps",
+                data.size(), stepsPerPass, minibatch, repeat, passes, passes * repeat, total);
+
+        Files.createDirectories(output);
+        Files.createDirectories(imageLog);
+        Path logDir = cfg.logDir().orElse(output.resolve("logs"));
+        long start = System.nanoTime();
+        long step = 0;
+        double lossEma = Double.NaN;
+        int epoch = 0;
+        List<String> lastCaptions = List.of();
+        long[] lastShape = null;
+        ConsoleProgress progress = new ConsoleProgress(console, terminal, total);
+        try (MetricsLog metrics = new MetricsLog(output.resolve(MetricsLog.FILE_NAME));
+             TensorBoardWriter tb = new TensorBoardWriter(logDir)) {
+            for (int pass = 0; pass < passes && !stopRequested.get(); pass++) {
+                try (Prefetcher loader = new Prefetcher(data, data.epoch(order, minibatch), 4,
+                        Math.max(1, Runtime.getRuntime().availableProcessors() / 2))) {
+                    while (loader.hasNext() && !stopRequested.get()) {
+                        List<Sample> batch = loader.next();
+                        for (Map.Entry<String, Double> e : baseLr.entrySet()) {
+                            optimizer.setLr(e.getKey(), e.getValue() * schedule.factor((int) step));
+                        }
+                        long t0 = System.nanoTime();
+                        float loss = step(batch, repeat, vPrediction, noise, optimizer);
+                        step++;
+                        double sps = batch.size() * repeat / ((System.nanoTime() - t0) / 1e9);
+                        lossEma = Double.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
+                        lastCaptions = batch.stream().map(Sample::caption).toList();
+                        lastShape = batch.get(0).shape();
+                        Map<String, Object> lrs = new LinkedHashMap<>();
+                        optimizer.groups().forEach(g -> lrs.put(g.name(), optimizer.lr(g.name())));
+                        Map<String, Object> row = new LinkedHashMap<>();
+                        row.put("step", step);
+                        row.put("epoch", pass * repeat + 1);
+                        row.put("loss", loss);
+                        row.put("loss_ema", lossEma);
+                        row.put("lr", lrs);
+                        row.put("samples_per_second", sps);
+                        metrics.append(row);
+                        Map<String, Number> scalars = new LinkedHashMap<>();
+                        scalars.put("loss", loss);
+                        scalars.put("loss_ema", lossEma);
+                        scalars.put("samples_per_second", sps);
+                        lrs.forEach((g, v) -> scalars.put("lr/" + g, (Number) v));
+                        tb.addScalars(scalars, step);
+                        progress.update(step, lossEma, sps, optimizer.lr(optimizer.groups().get(optimizer.groups().size() - 1).name()));
+                    }
+                }
+                int firstEpoch = pass * repeat + 1;
+                epoch = (pass + 1) * repeat;
+                if (stopRequested.get()) break;
+                tb.addScalar("memory/rss_mb", rssMb(), step);
+                progress.println(String.format(Locale.ROOT, "epoch %d/%d done: loss %.4f, step %d", epoch, passes * repeat,
+                        lossEma, step));
+                boolean last = pass == passes - 1;
+                if (!last && savePointBetween(firstEpoch, epoch)) save(epoch, step, lastCaptions, lastShape, tb);
+            }
+            if (step > 0) save(epoch, step, lastCaptions, lastShape, tb);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new Summary(step, epoch, lossEma, skippedSamples, seconds, stopRequested.get());
+    }
+
+    private boolean savePointBetween(int firstEpoch, int lastEpoch) {
+        for (int e = firstEpoch; e <= lastEpoch; e++) if (e % cfg.saveNEpochs() == 0) return true;
+        return false;
+    }
+
+    /** Optimizer groups: the text encoder (its own lr) when trained, and the UNet (all of it, or up_blocks only). */
+    private List<AdamW.ParamGroup> parameterGroups() {
+        sd.vae().setRequiresGrad(false);
+        sd.textEncoder().setRequiresGrad(cfg.trainEncoder());
+        sd.unet().setRequiresGrad(!cfg.upOnly());
+        if (cfg.upOnly()) sd.unet().children().get("up_blocks").setRequiresGrad(true);
+        sd.unet().setTraining(true);
+        List<AdamW.ParamGroup> groups = new ArrayList<>();
+        if (cfg.trainEncoder()) {
+            sd.textEncoder().setTraining(true);
+            groups.add(new AdamW.ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()),
+                    cfg.learningRates().teLr()));
+        }
+        groups.add(new AdamW.ParamGroup("unet", trainable(sd.unet().namedParameters()), cfg.learningRates().unetLr()));
+        return groups;
+    }
+
+    private static Map<String, NDArray> trainable(Map<String, Parameter> params) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        params.forEach((k, p) -> {
+            if (p.isTrainable()) out.put(k, p.get());
+        });
+        return out;
+    }
+
+    /** One optimisation step; returns the loss. Everything it creates is freed when its scope closes. */
+    private float step(List<Sample> batch, int repeat, boolean vPrediction, Noise noise, AdamW optimizer) {
+        NDManager m = sd.manager();
+        try (NDScope scope = new NDScope()) {
+            NDArray latents = latents(batch, noise, m);
+            NDArray mask = masks(batch, m);
+            long b = latents.getShape().get(0);
+            List<String> captions = batch.stream().map(Sample::caption).toList();
+            NDArray timesteps;
+            NDArray noiseArr;
+            DiffusionLoss.Result r;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray context;
+                if (cfg.trainEncoder()) {
+                    context = sd.encodePrompts(captions, m);
+                } else {
+                    try (NoGrad ignored = new NoGrad()) {
+                        context = sd.encodePrompts(captions, m);
+                    }
+                }
+                if (repeat > 1) {
+                    latents = latents.tile(new long[] {repeat, 1, 1, 1});
+                    context = context.tile(new long[] {repeat, 1, 1});
+                    if (mask != null) mask = mask.tile(new long[] {repeat, 1, 1});
+                }
+                noiseArr = noise.gaussian(m, latents.getShape(), m.getDevice());
+                int tMax = sd.schedule().numTrainTimesteps();
+                int lo = (int) Math.floor(cfg.stepRange().from() * tMax);
+                int hi = Math.max(lo + 1, (int) Math.floor(cfg.stepRange().to() * tMax));
+                timesteps = m.create(noise.integers((int) (b * repeat), lo, hi)).toDevice(m.getDevice(), false);
+                r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noiseArr, timesteps, vPrediction, mask);
+                gc.backward(r.loss());
+            }
+            optimizer.step();
+            optimizer.zeroGrad();
+            return r.loss().getFloat();
+        }
+    }
+
+    /** Cached latents (scaled), or images encoded by the VAE: a posterior sample times the scaling factor. */
+    private NDArray latents(List<Sample> batch, Noise noise, NDManager m) {
+        float scale = sd.vae().config.scalingFactor();
+        long[] shape = batch.get(0).shape();
+        float[] flat = new float[batch.size() * (int) (shape[0] * shape[1] * shape[2])];
+        int per = flat.length / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            Sample s = batch.get(i);
+            System.arraycopy(s.isLatent() ? s.latent() : s.image(), 0, flat, i * per, per);
+        }
+        NDArray x = m.create(flat, new Shape(batch.size(), shape[0], shape[1], shape[2]));
+        if (batch.get(0).isLatent()) return x.mul(scale);
+        try (NoGrad ignored = new NoGrad()) {
+            var posterior = sd.vae().encode(x);
+            return posterior.sample(noise.gaussian(m, posterior.mean().getShape(), m.getDevice())).mul(scale);
+        }
+    }
+
+    private static NDArray masks(List<Sample> batch, NDManager m) {
+        if (batch.get(0).mask() == null) return null;
+        long h = batch.get(0).shape()[1], w = batch.get(0).shape()[2];
+        float[] flat = new float[(int) (batch.size() * h * w)];
+        for (int i = 0; i < batch.size(); i++) System.arraycopy(batch.get(i).mask(), 0, flat, (int) (i * h * w), (int) (h * w));
+        return m.create(flat, new Shape(batch.size(), h, w));
+    }
+
+    /** Writes the model (atomically) and the sample images of this save point. */
+    private void save(int epoch, long step, List<String> captions, long[] shape, TensorBoardWriter tb) throws IOException {
+        DType precision = switch (cfg.savePrecision()) {
+            case FP16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            case FP32 -> DType.F32;
+        };
+        sd.save(output, precision);
+        LOG.info("saved model to {} (epoch {}, step {})", output, epoch, step);
+        int count = Math.min(captions.size(), 4);
+        List<String> prompts = cfg.prompt().map(p -> java.util.Collections.nCopies(count, p)).orElse(captions.subList(0, count));
+        int f = sd.vae().config.downsamplingFactor();
+        int w = cfg.resolution().width(), h = cfg.resolution().height();
+        if (shape != null && shape[0] != 3) {
+            // bucketed latents: sample at the bucket's pixel size
+            w = (int) shape[2] * f;
+            h = (int) shape[1] * f;
+        }
+        try (NDManager m = sd.manager().newSubManager()) {
+            NDArray images = TextToImage.generate(sd, new TextToImage.Request(prompts, DEFAULT_NEGATIVE, w, h, sampleSteps,
+                    SAMPLE_GUIDANCE, SAMPLE_SEED), m);
+            for (int i = 0; i < prompts.size(); i++) {
+                BufferedImage img = ImageTensors.toImage(images, i);
+                Path file = imageLog.resolve(String.format(Locale.ROOT, "image_log_epoch_%03d_%d.png", epoch, i));
+                Images.writePng(img, file);
+                tb.addImage("samples/" + i + ": " + prompts.get(i), img, step);
+            }
+        }
+        tb.flush();
+    }
+
+    /** Resident set size of this process in MiB (Linux), or -1 where /proc is absent. */
+    static double rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
