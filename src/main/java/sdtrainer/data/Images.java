@@ -8,12 +8,14 @@ import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
-import java.awt.image.Raster;
+import java.awt.image.DataBuffer;
+import java.awt.image.WritableRaster;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -50,7 +52,7 @@ public final class Images {
         BufferedImage decoded;
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
-                throw new IOException(file + ": cannot open file");
+                throw new IOException(file + ": cannot open file (missing or unreadable)");
             }
             ImageReader reader = firstReader(in, file);
             List<String> warnings = new ArrayList<>();
@@ -77,7 +79,7 @@ public final class Images {
     public static Size readSize(Path file) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
-                throw new IOException(file + ": cannot open file");
+                throw new IOException(file + ": cannot open file (missing or unreadable)");
             }
             ImageReader reader = firstReader(in, file);
             try {
@@ -120,37 +122,39 @@ public final class Images {
     }
 
     /**
-     * Converts any decoded image to opaque 8-bit sRGB. Grey images are mapped sample by sample because
-     * Java's grey colour space is linear and its own conversion would brighten them.
+     * Converts any decoded image to opaque 8-bit sRGB. Grey and sRGB component images (8 or 16 bits, the
+     * PNG/JPEG/BMP decoders' output) are mapped sample by sample: Java's grey colour space is linear and
+     * its own conversion would brighten them, and the per-pixel {@code getRGB} path is slow.
      */
     static BufferedImage toRgbOnWhite(BufferedImage src) {
         int w = src.getWidth();
         int h = src.getHeight();
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        WritableRaster dst = out.getRaster();
         ColorModel cm = src.getColorModel();
-        Raster raster = src.getRaster();
+        boolean alpha = cm.hasAlpha();
         int[] row = new int[w];
-        if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
-            double greyScale = 255.0 / ((1L << cm.getComponentSize(0)) - 1);
-            double alphaScale = cm.hasAlpha() ? 255.0 / ((1L << cm.getComponentSize(1)) - 1) : 0;
-            int[] grey = new int[w];
-            int[] alpha = new int[w];
+        if (isPlainComponentModel(cm)) {
+            int colours = cm.getNumColorComponents();
+            int bands = cm.getNumComponents();
+            double[] scale = new double[bands];
+            for (int b = 0; b < bands; b++) {
+                scale[b] = 255.0 / ((1L << cm.getComponentSize(b)) - 1);
+            }
+            int[] samples = new int[w * bands];
             for (int y = 0; y < h; y++) {
-                raster.getSamples(0, y, w, 1, 0, grey);
-                if (cm.hasAlpha()) {
-                    raster.getSamples(0, y, w, 1, 1, alpha);
+                src.getRaster().getPixels(0, y, w, 1, samples);
+                for (int x = 0, i = 0; x < w; x++, i += bands) {
+                    int r = (int) Math.round(samples[i] * scale[0]);
+                    int g = colours == 1 ? r : (int) Math.round(samples[i + 1] * scale[1]);
+                    int b = colours == 1 ? r : (int) Math.round(samples[i + 2] * scale[2]);
+                    int a = alpha ? (int) Math.round(samples[i + colours] * scale[colours]) : 255;
+                    row[x] = overWhite(r, a) << 16 | overWhite(g, a) << 8 | overWhite(b, a);
                 }
-                for (int x = 0; x < w; x++) {
-                    int g = (int) Math.round(grey[x] * greyScale);
-                    int a = cm.hasAlpha() ? (int) Math.round(alpha[x] * alphaScale) : 255;
-                    int v = overWhite(g, a);
-                    row[x] = v << 16 | v << 8 | v;
-                }
-                out.setRGB(0, y, w, 1, row, 0, w);
+                dst.setDataElements(0, y, w, 1, row);
             }
             return out;
         }
-        boolean alpha = cm.hasAlpha();
         for (int y = 0; y < h; y++) {
             src.getRGB(0, y, w, 1, row, 0, w); // non-premultiplied sRGB ARGB for every colour model
             if (alpha) {
@@ -160,9 +164,30 @@ public final class Images {
                     row[x] = overWhite(p >> 16 & 0xff, a) << 16 | overWhite(p >> 8 & 0xff, a) << 8 | overWhite(p & 0xff, a);
                 }
             }
-            out.setRGB(0, y, w, 1, row, 0, w);
+            dst.setDataElements(0, y, w, 1, row);
         }
         return out;
+    }
+
+    /** Grey or sRGB samples of 1-16 bits, alpha not premultiplied: the samples are the display values. */
+    private static boolean isPlainComponentModel(ColorModel cm) {
+        if (!(cm instanceof ComponentColorModel) || cm.isAlphaPremultiplied()) {
+            return false;
+        }
+        int transfer = cm.getTransferType();
+        ColorSpace cs = cm.getColorSpace();
+        return (transfer == DataBuffer.TYPE_BYTE || transfer == DataBuffer.TYPE_USHORT)
+                && (cs.getType() == ColorSpace.TYPE_GRAY || cs.isCS_sRGB());
+    }
+
+    /** One row of an RGB image as packed {@code 0xRRGGBB} ints (alpha, if any, ignored). */
+    private static void rgbRow(BufferedImage img, int y, int[] row) {
+        int w = img.getWidth();
+        if (img.getType() == BufferedImage.TYPE_INT_RGB) {
+            img.getRaster().getDataElements(0, y, w, 1, row); // a copy of the packed ints, no colour conversion
+        } else {
+            img.getRGB(0, y, w, 1, row, 0, w);
+        }
     }
 
     private static int overWhite(int c, int a) {
@@ -185,7 +210,7 @@ public final class Images {
         return 1;
     }
 
-    /** Applies an EXIF orientation so that the result is in display orientation. */
+    /** Applies an EXIF orientation to a {@code TYPE_INT_RGB} image so that it is in display orientation. */
     static BufferedImage orient(BufferedImage img, int orientation) {
         if (orientation == 1) {
             return img;
@@ -195,7 +220,7 @@ public final class Images {
         boolean swap = orientation >= 5;
         int ow = swap ? h : w;
         int oh = swap ? w : h;
-        int[] src = img.getRGB(0, 0, w, h, null, 0, w);
+        int[] src = (int[]) img.getRaster().getDataElements(0, 0, w, h, null);
         int[] dst = new int[ow * oh];
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {
@@ -215,7 +240,7 @@ public final class Images {
             }
         }
         BufferedImage out = new BufferedImage(ow, oh, BufferedImage.TYPE_INT_RGB);
-        out.setRGB(0, 0, ow, oh, dst, 0, ow);
+        out.getRaster().setDataElements(0, 0, ow, oh, dst);
         return out;
     }
 
@@ -255,9 +280,8 @@ public final class Images {
     private static BufferedImage resampleWindow(BufferedImage src, int fullW, int fullH, int x0, int y0, int w, int h) {
         checkSize(fullW, fullH);
         int sw = src.getWidth();
-        int sh = src.getHeight();
         Taps cols = Taps.of(sw, fullW, x0, w);
-        Taps rows = Taps.of(sh, fullH, y0, h);
+        Taps rows = Taps.of(src.getHeight(), fullH, y0, h);
         int firstRow = rows.minSource();
         int rowCount = rows.maxSourceExclusive() - firstRow;
 
@@ -266,7 +290,7 @@ public final class Images {
         int[] line = new int[sw];
         float[][] in = new float[3][sw];
         for (int r = 0; r < rowCount; r++) {
-            src.getRGB(0, firstRow + r, sw, 1, line, 0, sw);
+            rgbRow(src, firstRow + r, line);
             for (int x = 0; x < sw; x++) {
                 int p = line[x];
                 in[0][x] = p >> 16 & 0xff;
@@ -274,28 +298,34 @@ public final class Images {
                 in[2][x] = p & 0xff;
             }
             for (int c = 0; c < 3; c++) {
-                cols.apply(in[c], 0, 1, mid[c], r * w, 1);
+                cols.apply(in[c], mid[c], r * w);
             }
         }
 
+        // Vertical pass row by row, so the inner loop runs along contiguous memory.
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        WritableRaster dst = out.getRaster();
+        float[][] acc = new float[3][w];
         int[] outRow = new int[w];
-        float[] column = new float[h];
-        int[][] channels = new int[3][w * h];
-        for (int c = 0; c < 3; c++) {
-            for (int x = 0; x < w; x++) {
-                rows.apply(mid[c], x - firstRow * w, w, column, 0, 1);
-                for (int y = 0; y < h; y++) {
-                    channels[c][y * w + x] = clamp(column[y]);
+        for (int y = 0; y < h; y++) {
+            float[] wt = rows.weight()[y];
+            int base = rows.start()[y] - firstRow;
+            for (int c = 0; c < 3; c++) {
+                float[] a = acc[c];
+                float[] m = mid[c];
+                Arrays.fill(a, 0f);
+                for (int k = 0; k < wt.length; k++) {
+                    float wk = wt[k];
+                    int off = (base + k) * w;
+                    for (int x = 0; x < w; x++) {
+                        a[x] += wk * m[off + x];
+                    }
                 }
             }
-        }
-        for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                int i = y * w + x;
-                outRow[x] = channels[0][i] << 16 | channels[1][i] << 8 | channels[2][i];
+                outRow[x] = clamp(acc[0][x]) << 16 | clamp(acc[1][x]) << 8 | clamp(acc[2][x]);
             }
-            out.setRGB(0, y, w, 1, outRow, 0, w);
+            dst.setDataElements(0, y, w, 1, outRow);
         }
         return out;
     }
@@ -359,16 +389,16 @@ public final class Images {
             return max;
         }
 
-        /** out[outOff + i*outStride] = Σ_k weight[i][k] · in[inOff + (start[i]+k)*inStride]. */
-        void apply(float[] in, int inOff, int inStride, float[] out, int outOff, int outStride) {
+        /** out[outOff + i] = Σ_k weight[i][k] · in[start[i] + k]. */
+        void apply(float[] in, float[] out, int outOff) {
             for (int i = 0; i < start.length; i++) {
                 float[] wt = weight[i];
-                int base = inOff + start[i] * inStride;
+                int base = start[i];
                 float acc = 0;
                 for (int k = 0; k < wt.length; k++) {
-                    acc += wt[k] * in[base + k * inStride];
+                    acc += wt[k] * in[base + k];
                 }
-                out[outOff + i * outStride] = acc;
+                out[outOff + i] = acc;
             }
         }
     }
@@ -393,7 +423,7 @@ public final class Images {
         float[] out = new float[3 * plane];
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
-            img.getRGB(0, y, w, 1, row, 0, w);
+            rgbRow(img, y, row);
             for (int x = 0; x < w; x++) {
                 int p = row[x];
                 int i = y * w + x;

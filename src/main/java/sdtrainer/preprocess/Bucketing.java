@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -124,16 +125,18 @@ public final class Bucketing {
                 input -> input.file().getFileName().toString(),
                 input -> process(input, outputDir, buckets, bucketSet));
 
-        Map<Bucket, List<String>> byBucket = new LinkedHashMap<>();
-        for (Bucket b : buckets) {
-            byBucket.put(b, new ArrayList<>());
-        }
+        Map<Bucket, List<String>> stemsOf = new HashMap<>();
         for (Assignment a : assigned) {
-            byBucket.get(a.bucket()).add(a.stem());
+            stemsOf.computeIfAbsent(a.bucket(), b -> new ArrayList<>()).add(a.stem());
         }
-        byBucket.values().removeIf(List::isEmpty);
+        Map<Bucket, List<String>> byBucket = new LinkedHashMap<>(); // in bucket (aspect ratio) order
+        for (Bucket b : buckets) {
+            if (stemsOf.containsKey(b)) {
+                byBucket.put(b, List.copyOf(stemsOf.get(b)));
+            }
+        }
         writeBucketsJson(outputDir.resolve(BUCKETS_FILE), byBucket);
-        return new Result(byBucket, progress.finish());
+        return new Result(Collections.unmodifiableMap(byBucket), progress.finish());
     }
 
     private static List<Input> listInputs(Path inputDir) throws IOException {
