@@ -22,6 +22,7 @@ import sdtrainer.config.ConfigException;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.ConfigValidator;
 import sdtrainer.config.TrainConfig;
+import sdtrainer.train.Trainer;
 
 /**
  * The root command {@code sd-trainer}: its options are the training options ({@link TrainConfig}).
@@ -34,7 +35,7 @@ import sdtrainer.config.TrainConfig;
             "Options keep the original sd-trainer's spelling; a --config file takes the same keys without dashes."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
-        subcommands = {SampleCommand.class, InspectCommand.class})
+        subcommands = {PreprocessCommand.class, SampleCommand.class, InspectCommand.class})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final String PREFIX = "sd-trainer: ";
@@ -99,10 +100,27 @@ public final class TrainCommand implements Callable<Integer> {
         return train(config, engine);
     }
 
-    /** Where the training loop starts once it is built; until then a real run stops here. */
+    /** Loads the model and data, trains, and reports; Ctrl-C stops after the current step and saves. */
     private int train(TrainConfig config, EngineInfo engine) {
-        spec.commandLine().getErr().println(PREFIX + "training is not built in this version; --dry_run checks a configuration");
-        return CommandLine.ExitCode.SOFTWARE;
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            TrainingRun run = TrainingRun.prepare(config, engine.device());
+            Thread hook = new Thread(run::interruptAndWait, "sd-trainer-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                Trainer.Summary s = run.execute();
+                err.println(PREFIX + s.summaryLine());
+            } finally {
+                if (!run.interrupted()) Runtime.getRuntime().removeShutdownHook(hook);
+            }
+            return CommandLine.ExitCode.OK;
+        } catch (java.io.IOException e) {
+            err.println(PREFIX + e.getMessage());
+            return CommandLine.ExitCode.SOFTWARE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CommandLine.ExitCode.SOFTWARE;
+        }
     }
 
     /** The config file's values (or the defaults) with the options the user typed laid over them. */

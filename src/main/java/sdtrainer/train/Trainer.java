@@ -54,7 +54,12 @@ public final class Trainer {
     static final float SAMPLE_GUIDANCE = 7.5f;
 
     /** What a run did. */
-    public record Summary(long steps, int epochs, double lossEma, int skippedSamples, double seconds, boolean interrupted) {}
+    public record Summary(long steps, int epochs, double lossEma, int skippedSamples, double seconds, boolean interrupted) {
+        public String summaryLine() {
+            return String.format(Locale.ROOT, "%s: %d steps, %d epochs, loss EMA %.4f, %d samples skipped, %.1f s",
+                    interrupted ? "stopped" : "done", steps, epochs, lossEma, skippedSamples, seconds);
+        }
+    }
 
     private final TrainConfig cfg;
     private final StableDiffusion sd;

@@ -1,0 +1,68 @@
+package sdtrainer.cli;
+
+import ai.djl.Device;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.data.AspectDataset;
+import sdtrainer.data.SimpleDataset;
+import sdtrainer.data.TrainingData;
+import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.train.Trainer;
+
+import java.io.IOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** One training run from a validated config: model and data loaded, then the loop, with graceful interruption. */
+final class TrainingRun {
+    private final StableDiffusion sd;
+    private final Trainer trainer;
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private volatile boolean interrupted;
+
+    private TrainingRun(StableDiffusion sd, Trainer trainer) {
+        this.sd = sd;
+        this.trainer = trainer;
+    }
+
+    static TrainingRun prepare(TrainConfig cfg, Device device) throws IOException {
+        StableDiffusion sd = StableDiffusion.load(cfg.model().orElseThrow(), device);
+        try {
+            int f = sd.vae().config.downsamplingFactor();
+            TrainingData data = cfg.useBucket()
+                    ? new AspectDataset(cfg.dataset().orElseThrow(), cfg.mask(), f, sd.vae().config.latentChannels())
+                    : new SimpleDataset(cfg.dataset().orElseThrow(), cfg.resolution().width(), cfg.resolution().height());
+            int needed = f * sd.unet().config.downsamplingFactor();
+            if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
+                throw new IOException("--resolution " + cfg.resolution() + " must be a multiple of " + needed + " for this model");
+            }
+            return new TrainingRun(sd, new Trainer(cfg, sd, data, System.err, System.console() != null));
+        } catch (IOException | RuntimeException e) {
+            sd.close();
+            throw e;
+        }
+    }
+
+    Trainer.Summary execute() throws IOException, InterruptedException {
+        try {
+            return trainer.run();
+        } finally {
+            sd.close();
+            finished.countDown();
+        }
+    }
+
+    boolean interrupted() {
+        return interrupted;
+    }
+
+    /** Shutdown hook: ask the loop to stop after its step, then wait while it saves. */
+    void interruptAndWait() {
+        interrupted = true;
+        trainer.requestStop();
+        try {
+            finished.await(30, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
