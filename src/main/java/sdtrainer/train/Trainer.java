@@ -71,6 +71,7 @@ public final class Trainer {
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private int skippedSamples;
     private int sampleSteps = SAMPLE_STEPS;
+    private final TimestepRange timestepRange;
 
     public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, PrintStream console, boolean terminal) {
         this.cfg = cfg;
@@ -80,6 +81,7 @@ public final class Trainer {
         this.imageLog = cfg.imageLog().orElseThrow();
         this.console = console;
         this.terminal = terminal;
+        this.timestepRange = TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps());
     }
 
     /** Asks the loop to stop after the current step and save (SIGINT / SIGTERM). */
@@ -229,7 +231,6 @@ public final class Trainer {
             long b = latents.getShape().get(0);
             List<String> captions = batch.stream().map(Sample::caption).toList();
             NDArray timesteps;
-            NDArray noiseArr;
             DiffusionLoss.Result r;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray context;
@@ -245,11 +246,8 @@ public final class Trainer {
                     context = context.tile(new long[] {repeat, 1, 1});
                     if (mask != null) mask = mask.tile(new long[] {repeat, 1, 1});
                 }
-                noiseArr = noise.gaussian(m, latents.getShape(), m.getDevice());
-                int tMax = sd.schedule().numTrainTimesteps();
-                int lo = (int) Math.floor(cfg.stepRange().from() * tMax);
-                int hi = Math.max(lo + 1, (int) Math.floor(cfg.stepRange().to() * tMax));
-                timesteps = m.create(noise.integers((int) (b * repeat), lo, hi)).toDevice(m.getDevice(), false);
+                NDArray noiseArr = noise.gaussian(m, latents.getShape(), m.getDevice());
+                timesteps = m.create(timestepRange.sample(noise, (int) (b * repeat))).toDevice(m.getDevice(), false);
                 r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noiseArr, timesteps, vPrediction, mask);
                 gc.backward(r.loss());
             }

@@ -1,0 +1,271 @@
+package sdtrainer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sdtrainer.config.ConfigLoader;
+import sdtrainer.config.StepRange;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.data.AspectDataset;
+import sdtrainer.data.Images;
+import sdtrainer.data.SimpleDataset;
+import sdtrainer.data.TrainingData;
+import sdtrainer.io.Npy;
+import sdtrainer.io.Npz;
+import sdtrainer.io.TensorData;
+import sdtrainer.nn.Noise;
+import sdtrainer.pipeline.StableDiffusion;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The training loop on the tiny fixture with datasets the tests generate. */
+class TrainerTest {
+    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+
+    @BeforeAll
+    static void fixture() {
+        assumeTrue(Files.isDirectory(FIXTURE), "fixture absent");
+    }
+
+    /** Four 40x36 images of coloured shapes with captions. */
+    static Path simpleDataset(Path dir, int count) throws IOException {
+        Files.createDirectories(dir);
+        Color[] colors = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE};
+        String[] names = {"red", "blue", "green", "orange"};
+        for (int i = 0; i < count; i++) {
+            BufferedImage img = new BufferedImage(40, 36, BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = img.createGraphics();
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, 40, 36);
+            g.setColor(colors[i % 4]);
+            if (i % 2 == 0) g.fillOval(6, 4, 28, 28); else g.fillRect(8, 6, 24, 24);
+            g.dispose();
+            Images.writePng(img, dir.resolve("img" + i + ".png"));
+            Files.writeString(dir.resolve("img" + i + ".txt"), "a " + names[i % 4] + (i % 2 == 0 ? " circle" : " square"));
+        }
+        return dir;
+    }
+
+    /** buckets "(32, 16)" x3 and "(16, 16)" x2 with random latents, captions and masks (VAE factor 2). */
+    static Path bucketDataset(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, List<String>> buckets = new LinkedHashMap<>();
+        buckets.put("(32, 16)", List.of("a", "b", "c"));
+        buckets.put("(16, 16)", List.of("d", "e"));
+        Random r = new Random(5);
+        for (var e : buckets.entrySet()) {
+            int w = e.getKey().startsWith("(32") ? 32 : 16, h = 16;
+            for (String s : e.getValue()) {
+                float[] lat = new float[4 * (h / 2) * (w / 2)];
+                for (int i = 0; i < lat.length; i++) lat[i] = (float) r.nextGaussian();
+                Npy.write(dir.resolve(s + ".npy"), TensorData.ofFloats(new long[] {4, h / 2, w / 2}, lat));
+                Files.writeString(dir.resolve(s + ".caption"), "tag_" + s + ", 1girl");
+                float[] mask = new float[(h / 2) * (w / 2)];
+                java.util.Arrays.fill(mask, 1f);
+                Npz.write(dir.resolve(s + ".npz"), List.of(TensorData.ofFloats(new long[] {h / 2, w / 2}, mask)), false);
+            }
+        }
+        new ObjectMapper().writeValue(dir.resolve("buckets.json").toFile(), buckets);
+        return dir;
+    }
+
+    static TrainConfig config(Path dataset, Path out, Map<String, Object> extra) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("model", FIXTURE.toString());
+        m.put("dataset", dataset.toString());
+        m.put("output", out.resolve("model").toString());
+        m.put("image_log", out.resolve("images").toString());
+        m.put("resolution", "32");
+        m.put("batch_size", 2);
+        m.put("epochs", 1);
+        m.put("save_n_epochs", 1);
+        m.put("lr", "1e-4");
+        m.put("seed", 42);
+        m.putAll(extra);
+        return ConfigLoader.merge(new TrainConfig(), m);
+    }
+
+    static Trainer.Summary train(TrainConfig cfg, StableDiffusion sd) throws Exception {
+        TrainingData data = cfg.useBucket()
+                ? new AspectDataset(cfg.dataset().orElseThrow(), cfg.mask(), 2, 4)
+                : new SimpleDataset(cfg.dataset().orElseThrow(), cfg.resolution().width(), cfg.resolution().height());
+        Trainer t = new Trainer(cfg, sd, data, new PrintStream(new ByteArrayOutputStream()), false);
+        t.setSampleSteps(2);
+        return t.run();
+    }
+
+    static List<Double> losses(Path metrics) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<Double> out = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) out.add(json.readTree(line).get("loss").asDouble());
+        return out;
+    }
+
+    static Map<String, float[]> snapshot(sdtrainer.nn.Module module) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        module.namedParameters().forEach((k, p) -> out.put(k, p.get().toFloatArray()));
+        return out;
+    }
+
+    @Test
+    void simpleDatasetRunWritesModelSamplesAndMetricsAndTheModelTrainsOn(@TempDir Path tmp) throws Exception {
+        Path ds = simpleDataset(tmp.resolve("ds"), 4);
+        TrainConfig cfg = config(ds, tmp, Map.of("epochs", 2));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            Trainer.Summary s = train(cfg, sd);
+            assertEquals(4, s.steps());
+            assertEquals(2, s.epochs());
+        }
+        Path model = tmp.resolve("model");
+        assertTrue(Files.isRegularFile(model.resolve("unet/diffusion_pytorch_model.safetensors")));
+        assertTrue(Files.isRegularFile(model.resolve("metrics.jsonl")), "metrics survive the model swap");
+        assertEquals(4, Files.readAllLines(model.resolve("metrics.jsonl")).size());
+        for (int e = 1; e <= 2; e++) {
+            for (int i = 0; i < 2; i++) {
+                assertTrue(Files.isRegularFile(tmp.resolve("images").resolve(String.format("image_log_epoch_%03d_%d.png", e, i))));
+            }
+        }
+        // the saved model loads again and trains on
+        TrainConfig again = config(ds, tmp.resolve("second"), Map.of("model", model.toString()));
+        try (StableDiffusion sd = StableDiffusion.load(model, ai.djl.Device.cpu())) {
+            assertEquals(2, train(again, sd).steps());
+        }
+    }
+
+    @Test
+    void sameSeedGivesTheSameLossesBitForBit(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        List<List<Double>> runs = new ArrayList<>();
+        for (String run : List.of("a", "b")) {
+            TrainConfig cfg = config(ds, tmp.resolve(run), Map.of("use_bucket", true, "epochs", 2, "save_n_epochs", 5));
+            try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+                train(cfg, sd);
+            }
+            runs.add(losses(tmp.resolve(run).resolve("model/metrics.jsonl")));
+        }
+        assertEquals(runs.get(0), runs.get(1));
+        assertEquals(6, runs.get(0).size(), "5 samples in buckets of 3 and 2 at minibatch 2: 3 steps per epoch");
+    }
+
+    @Test
+    void overfittingTwoImagesLowersTheLoss(@TempDir Path tmp) throws Exception {
+        Path ds = simpleDataset(tmp.resolve("ds"), 2);
+        TrainConfig cfg = config(ds, tmp, Map.of("epochs", 100, "save_n_epochs", 1000, "lr", "1e-3",
+                "step_range", "0.5,0.6"));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            train(cfg, sd);
+        }
+        List<Double> l = losses(tmp.resolve("model/metrics.jsonl"));
+        double first = l.subList(0, 10).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = l.subList(l.size() - 10, l.size()).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertTrue(last < 0.5 * first, "loss " + first + " -> " + last);
+    }
+
+    @Test
+    void upOnlyLeavesEveryOtherParameterBitIdentical(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        TrainConfig cfg = config(ds, tmp, Map.of("use_bucket", true, "up_only", true, "save_n_epochs", 5));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            Map<String, float[]> before = snapshot(sd.unet());
+            Map<String, float[]> teBefore = snapshot(sd.textEncoder());
+            train(cfg, sd);
+            Map<String, float[]> after = snapshot(sd.unet());
+            int changed = 0;
+            for (String k : before.keySet()) {
+                boolean same = java.util.Arrays.equals(before.get(k), after.get(k));
+                if (k.startsWith("up_blocks.")) changed += same ? 0 : 1;
+                else assertTrue(same, k + " changed under --up_only");
+            }
+            assertTrue(changed > 0, "no up_blocks parameter changed");
+            snapshot(sd.textEncoder()).forEach((k, v) -> assertArrayEquals(teBefore.get(k), v, k));
+        }
+    }
+
+    @Test
+    void trainEncoderWithZeroUnetLrChangesOnlyTheTextEncoder(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        TrainConfig cfg = config(ds, tmp, Map.of("use_bucket", true, "train_encoder", true, "lr", "1e-3,0",
+                "save_n_epochs", 5));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            Map<String, float[]> unet = snapshot(sd.unet());
+            Map<String, float[]> te = snapshot(sd.textEncoder());
+            train(cfg, sd);
+            snapshot(sd.unet()).forEach((k, v) -> assertArrayEquals(unet.get(k), v, k));
+            long changed = snapshot(sd.textEncoder()).entrySet().stream()
+                    .filter(e -> !java.util.Arrays.equals(te.get(e.getKey()), e.getValue())).count();
+            assertTrue(changed > 0, "text encoder did not change");
+        }
+    }
+
+    @Test
+    void minibatchRepeatMultipliesTheBatchAndCountsEpochs(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        TrainConfig cfg = config(ds, tmp, Map.of("use_bucket", true, "batch_size", 4, "minibatch_repeat", 2,
+                "epochs", 4, "save_n_epochs", 2));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            Trainer.Summary s = train(cfg, sd);
+            // 4 epochs at repeat 2 = 2 passes of 3 minibatches (of 2 samples, each repeated twice)
+            assertEquals(6, s.steps());
+            assertEquals(4, s.epochs());
+        }
+        assertTrue(Files.isRegularFile(tmp.resolve("images/image_log_epoch_002_0.png")));
+        assertTrue(Files.isRegularFile(tmp.resolve("images/image_log_epoch_004_0.png")));
+    }
+
+    @Test
+    void stepRangeBoundsTheTimesteps() {
+        TimestepRange r = TimestepRange.of(StepRange.parse("0.2,0.5"), 1000);
+        assertEquals(new TimestepRange(200, 500), r);
+        long[] t = r.sample(new Noise(1), 20000);
+        long min = java.util.Arrays.stream(t).min().orElseThrow(), max = java.util.Arrays.stream(t).max().orElseThrow();
+        assertEquals(200, min);
+        assertEquals(499, max);
+        assertEquals(new TimestepRange(0, 1000), TimestepRange.of(StepRange.parse("0,1"), 1000));
+    }
+
+    @Test
+    void maskMultipliesPredictionAndTargetAndVPredictionChangesTheTarget() throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); StableDiffusion sd = StableDiffusion.load(FIXTURE, m.getDevice())) {
+            Noise n = new Noise(9);
+            NDArray lat = n.gaussian(m, new ai.djl.ndarray.types.Shape(2, 4, 8, 8), m.getDevice());
+            NDArray noise = n.gaussian(m, lat.getShape(), m.getDevice());
+            NDArray ctx = n.gaussian(m, new ai.djl.ndarray.types.Shape(2, 77, 32), m.getDevice());
+            NDArray t = m.create(new long[] {100, 700});
+            try (var ignored = new sdtrainer.nn.NoGrad()) {
+                var plain = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, null);
+                var ones = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, m.ones(new ai.djl.ndarray.types.Shape(2, 8, 8)));
+                var zeros = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, m.zeros(new ai.djl.ndarray.types.Shape(2, 8, 8)));
+                assertEquals(plain.loss().getFloat(), ones.loss().getFloat());
+                assertEquals(0f, zeros.loss().getFloat());
+                // a mask on one half only: the loss is the masked half's squared error over all elements
+                NDArray half = m.zeros(new ai.djl.ndarray.types.Shape(2, 8, 8));
+                half.set(new ai.djl.ndarray.index.NDIndex(":, :4, :"), 1f);
+                float masked = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, half).loss().getFloat();
+                float expected = plain.prediction().sub(noise).get(":, :, :4, :").square().sum().getFloat() / (2 * 4 * 8 * 8);
+                assertEquals(expected, masked, 1e-6);
+                var v = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, true, null);
+                assertArrayEquals(sd.schedule().velocity(lat, noise, t).toFloatArray(), v.target().toFloatArray());
+                assertArrayEquals(noise.toFloatArray(), plain.target().toFloatArray());
+            }
+        }
+    }
+}
