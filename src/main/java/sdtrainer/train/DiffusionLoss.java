@@ -3,6 +3,7 @@ package sdtrainer.train;
 import ai.djl.ndarray.NDArray;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.model.unet.UNet2DConditionModel;
+import sdtrainer.nn.Checkpointing;
 
 /** The denoising objective of one batch: noise the latents, predict, compare with epsilon or v by MSE. */
 public final class DiffusionLoss {
@@ -20,9 +21,16 @@ public final class DiffusionLoss {
      */
     public static Result compute(UNet2DConditionModel unet, NoiseSchedule schedule, NDArray latents, NDArray context,
                                  NDArray noise, NDArray timesteps, boolean vPrediction, NDArray mask) {
+        return compute(unet, schedule, latents, context, noise, timesteps, vPrediction, mask, null);
+    }
+
+    /** As above, with the UNet's blocks checkpointed when {@code checkpointing} is not null. */
+    public static Result compute(UNet2DConditionModel unet, NoiseSchedule schedule, NDArray latents, NDArray context,
+                                 NDArray noise, NDArray timesteps, boolean vPrediction, NDArray mask,
+                                 Checkpointing checkpointing) {
         NDArray noisy = schedule.addNoise(latents, noise, timesteps);
         NDArray target = vPrediction ? schedule.velocity(latents, noise, timesteps) : noise;
-        NDArray pred = unet.forward(noisy, timesteps, context);
+        NDArray pred = unet.forward(noisy, timesteps, context, null, checkpointing);
         NDArray p = pred, t = target;
         if (mask != null) {
             NDArray m = mask.expandDims(1);

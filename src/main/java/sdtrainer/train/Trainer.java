@@ -16,8 +16,10 @@ import sdtrainer.data.Sample;
 import sdtrainer.data.TrainingData;
 import sdtrainer.io.DType;
 import sdtrainer.log.ConsoleProgress;
+import sdtrainer.log.MemoryStats;
 import sdtrainer.log.MetricsLog;
 import sdtrainer.log.TensorBoardWriter;
+import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 import sdtrainer.nn.Parameter;
@@ -77,8 +79,9 @@ public final class Trainer {
         this.cfg = cfg;
         this.sd = sd;
         this.data = data;
-        this.output = cfg.output().orElseThrow();
-        this.imageLog = cfg.imageLog().orElseThrow();
+        // absent only for benchmark runs, which save nothing
+        this.output = cfg.output().orElse(null);
+        this.imageLog = cfg.imageLog().orElse(null);
         this.console = console;
         this.terminal = terminal;
         this.timestepRange = TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps());
@@ -152,7 +155,7 @@ public final class Trainer {
                             optimizer.setLr(e.getKey(), e.getValue() * schedule.factor((int) step));
                         }
                         long t0 = System.nanoTime();
-                        float loss = step(batch, repeat, vPrediction, noise, optimizer);
+                        float loss = step(batch, repeat, vPrediction, noise, optimizer, StepTimer.OFF);
                         step++;
                         double sps = batch.size() * repeat / ((System.nanoTime() - t0) / 1e9);
                         lossEma = Double.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
@@ -167,6 +170,7 @@ public final class Trainer {
                         row.put("loss_ema", lossEma);
                         row.put("lr", lrs);
                         row.put("samples_per_second", sps);
+                        row.put("rss_mb", MemoryStats.rssMb());
                         metrics.append(row);
                         Map<String, Number> scalars = new LinkedHashMap<>();
                         scalars.put("loss", loss);
@@ -180,7 +184,7 @@ public final class Trainer {
                 int firstEpoch = pass * repeat + 1;
                 epoch = (pass + 1) * repeat;
                 if (stopRequested.get()) break;
-                tb.addScalar("memory/rss_mb", rssMb(), step);
+                tb.addScalar("memory/rss_mb", MemoryStats.rssMb(), step);
                 progress.println(String.format(Locale.ROOT, "epoch %d/%d done: loss %.4f, step %d", epoch, passes * repeat,
                         lossEma, step));
                 boolean last = pass == passes - 1;
@@ -190,6 +194,22 @@ public final class Trainer {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new Summary(step, epoch, lossEma, skippedSamples, seconds, stopRequested.get());
+    }
+
+    /**
+     * Times {@code steps} training steps on {@code batch} after {@code warmup} untimed ones: the real step,
+     * with each phase synchronised. Returns the per-phase totals in milliseconds.
+     */
+    public Map<String, Double> benchmark(List<Sample> batch, int warmup, int steps) {
+        boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
+        AdamW optimizer = new AdamW(parameterGroups());
+        Noise noise = new Noise(cfg.seed().orElse(0));
+        StepTimer timer = new StepTimer();
+        for (int i = 0; i < warmup + steps; i++) {
+            if (i == warmup) timer.reset();
+            step(batch, cfg.minibatchRepeat(), vPrediction, noise, optimizer, timer);
+        }
+        return timer.totalsMs();
     }
 
     private boolean savePointBetween(int firstEpoch, int lastEpoch) {
@@ -223,11 +243,13 @@ public final class Trainer {
     }
 
     /** One optimisation step; returns the loss. Everything it creates is freed when its scope closes. */
-    private float step(List<Sample> batch, int repeat, boolean vPrediction, Noise noise, AdamW optimizer) {
+    private float step(List<Sample> batch, int repeat, boolean vPrediction, Noise noise, AdamW optimizer, StepTimer timer) {
         NDManager m = sd.manager();
         try (NDScope scope = new NDScope()) {
+            timer.start();
             NDArray latents = latents(batch, noise, m);
             NDArray mask = masks(batch, m);
+            timer.mark("data", latents);
             long b = latents.getShape().get(0);
             List<String> captions = batch.stream().map(Sample::caption).toList();
             NDArray timesteps;
@@ -241,6 +263,7 @@ public final class Trainer {
                         context = sd.encodePrompts(captions, m);
                     }
                 }
+                timer.mark("text_encoder", context);
                 if (repeat > 1) {
                     latents = latents.tile(new long[] {repeat, 1, 1, 1});
                     context = context.tile(new long[] {repeat, 1, 1});
@@ -248,12 +271,18 @@ public final class Trainer {
                 }
                 NDArray noiseArr = noise.gaussian(m, latents.getShape(), m.getDevice());
                 timesteps = m.create(timestepRange.sample(noise, (int) (b * repeat))).toDevice(m.getDevice(), false);
-                r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noiseArr, timesteps, vPrediction, mask);
+                Checkpointing ck = cfg.gradientCheckpointing() ? new Checkpointing(cfg.trainEncoder()) : null;
+                r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noiseArr, timesteps, vPrediction, mask, ck);
+                timer.mark("unet_forward", r.loss());
                 gc.backward(r.loss());
+                if (ck != null) ck.backward();
+                timer.mark("backward", r.loss());
             }
             optimizer.step();
             optimizer.zeroGrad();
-            return r.loss().getFloat();
+            float loss = r.loss().getFloat();
+            timer.mark("optimizer", null);
+            return loss;
         }
     }
 
@@ -312,17 +341,5 @@ public final class Trainer {
             }
         }
         tb.flush();
-    }
-
-    /** Resident set size of this process in MiB (Linux), or -1 where /proc is absent. */
-    static double rssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
     }
 }

@@ -52,11 +52,26 @@ class TrainCommandRunTest {
     }
 
     @Test
-    void withoutDryRunTheMissingTrainingIsReported() {
+    void aRunOnABrokenModelDirectoryNamesWhatIsMissing() {
         CommandRun run = run("--device", "cpu");
         assertEquals(1, run.exitCode());
-        assertEquals("sd-trainer: training is not built in this version; --dry_run checks a configuration\n", run.err());
+        assertTrue(run.err().startsWith("sd-trainer: ") && run.err().contains("missing vae/"), run.err());
         assertEquals("", run.out());
+    }
+
+    @Test
+    void aRealRunOnTheTinyFixtureTrainsAndSaves() throws IOException {
+        Path fixture = Path.of("..", "shared", "fixtures", "tiny-sd15");
+        Assumptions.assumeTrue(Files.isDirectory(fixture), "fixture absent");
+        Path data = sdtrainer.train.TrainerTest.simpleDataset(dir.resolve("images"), 2);
+        Path out = dir.resolve("out/full");
+        CommandRun run = CommandRun.of("--model", fixture.toString(), "--dataset", data.toString(), "--output", out.toString(),
+                "--image_log", dir.resolve("out/log").toString(), "--resolution", "32", "--batch_size", "2",
+                "--epochs", "1", "--seed", "1", "--device", "cpu");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.err().contains("sd-trainer: done: 1 steps, 1 epochs"), run.err());
+        assertTrue(Files.isRegularFile(out.resolve("unet/diffusion_pytorch_model.safetensors")));
+        assertTrue(Files.isRegularFile(dir.resolve("out/log/image_log_epoch_001_0.png")));
     }
 
     @Test

@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The training loop on the tiny fixture with datasets the tests generate. */
-class TrainerTest {
+public class TrainerTest {
     static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
 
     @BeforeAll
@@ -47,7 +47,7 @@ class TrainerTest {
     }
 
     /** Four 40x36 images of coloured shapes with captions. */
-    static Path simpleDataset(Path dir, int count) throws IOException {
+    public static Path simpleDataset(Path dir, int count) throws IOException {
         Files.createDirectories(dir);
         Color[] colors = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE};
         String[] names = {"red", "blue", "green", "orange"};
@@ -266,6 +266,78 @@ class TrainerTest {
                 assertArrayEquals(sd.schedule().velocity(lat, noise, t).toFloatArray(), v.target().toFloatArray());
                 assertArrayEquals(noise.toFloatArray(), plain.target().toFloatArray());
             }
+        }
+    }
+
+    @Test
+    void nativeMemoryStaysFlatOverHundredsOfSteps(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        TrainConfig cfg = config(ds, tmp, Map.of("use_bucket", true, "epochs", 100, "save_n_epochs", 1000));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            train(cfg, sd);
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = Files.readAllLines(tmp.resolve("model/metrics.jsonl"));
+        assertEquals(300, lines.size());
+        double at50 = json.readTree(lines.get(49)).get("rss_mb").asDouble();
+        double at300 = json.readTree(lines.get(299)).get("rss_mb").asDouble();
+        assumeTrue(at50 > 0, "RSS not readable on this OS");
+        assertTrue(at300 < at50 * 1.05, "RSS grew from " + at50 + " MiB at step 50 to " + at300 + " MiB at step 300");
+    }
+
+    @Test
+    void badSamplesAreListedByFileOrSkipped(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        Files.delete(ds.resolve("b.caption"));
+        Npy.write(ds.resolve("c.npy"), TensorData.ofFloats(new long[] {4, 8, 8}, new float[256]));
+        Files.writeString(ds.resolve("d.npz"), "not a zip");
+        Files.write(ds.resolve("e.npy"), new byte[] {(byte) 0x93, 'N', 'U', 'M'});
+        AspectDataset data = new AspectDataset(ds, true, 2, 4);
+        List<String> problems = data.problems();
+        assertEquals(4, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("b.caption") && problems.get(0).contains("missing caption"), problems.get(0));
+        assertTrue(problems.get(1).contains("c.npy") && problems.get(1).contains("does not match its bucket"), problems.get(1));
+        assertTrue(problems.get(2).contains("d.npz"), problems.get(2));
+        assertTrue(problems.get(3).contains("e.npy"), problems.get(3));
+
+        TrainConfig fail = config(ds, tmp.resolve("fail"), Map.of("use_bucket", true, "mask", true));
+        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+            IOException e = assertThrows(IOException.class, () -> train(fail, sd));
+            for (String stem : List.of("b.caption", "c.npy", "d.npz", "e.npy")) assertTrue(e.getMessage().contains(stem), e.getMessage());
+            assertFalse(Files.exists(tmp.resolve("fail/model/metrics.jsonl")), "nothing trained");
+
+            TrainConfig skip = config(ds, tmp.resolve("skip"), Map.of("use_bucket", true, "mask", true, "on_bad_sample", "skip"));
+            Trainer.Summary s = train(skip, sd);
+            assertEquals(4, s.skippedSamples());
+            assertEquals(1, s.steps(), "only sample a is left");
+        }
+    }
+
+    @Test
+    void stemsThatLeaveTheDatasetAreRejected(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        new ObjectMapper().writeValue(ds.resolve("buckets.json").toFile(), Map.of("(16, 16)", List.of("d", "../escape")));
+        List<String> problems = new AspectDataset(ds, false, 2, 4).problems();
+        assertEquals(1, problems.size());
+        assertTrue(problems.get(0).contains("../escape") && problems.get(0).contains("leave the dataset directory"), problems.get(0));
+    }
+
+    @Test
+    void gradientCheckpointingTrainsTheSameAsThePlainPath(@TempDir Path tmp) throws Exception {
+        Path ds = bucketDataset(tmp.resolve("ds"));
+        List<List<Double>> runs = new ArrayList<>();
+        for (boolean ck : new boolean[] {false, true}) {
+            Path out = tmp.resolve("ck-" + ck);
+            TrainConfig cfg = config(ds, out, Map.of("use_bucket", true, "epochs", 2, "save_n_epochs", 5,
+                    "gradient_checkpointing", ck));
+            try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
+                train(cfg, sd);
+            }
+            runs.add(losses(out.resolve("model/metrics.jsonl")));
+        }
+        assertEquals(runs.get(0).get(0), runs.get(1).get(0), "the first forward is identical");
+        for (int i = 1; i < runs.get(0).size(); i++) {
+            assertEquals(runs.get(0).get(i), runs.get(1).get(i), 1e-5 * runs.get(0).get(i), "step " + (i + 1));
         }
     }
 }

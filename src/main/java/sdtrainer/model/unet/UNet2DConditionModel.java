@@ -1,6 +1,7 @@
 package sdtrainer.model.unet;
 
 import ai.djl.ndarray.NDArray;
+import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.Conv2d;
 import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Module;
@@ -71,14 +72,21 @@ public final class UNet2DConditionModel extends Module {
     }
 
     public NDArray forward(NDArray sample, NDArray timesteps, NDArray context) {
-        return forward(sample, timesteps, context, null);
+        return forward(sample, timesteps, context, null, null);
+    }
+
+    public NDArray forward(NDArray sample, NDArray timesteps, NDArray context, BiConsumer<String, NDArray> probe) {
+        return forward(sample, timesteps, context, probe, null);
     }
 
     /**
      * Predicts noise (or v) for {@code sample} [B, C, H, W] at integer {@code timesteps} [B] given text states
      * {@code context} [B, L, D]. {@code probe}, when not null, receives each stage's output by its module name.
+     * With {@code checkpointing}, every down, mid and up block is a checkpointed segment whose activations are
+     * recomputed in {@link Checkpointing#backward()} instead of being kept.
      */
-    public NDArray forward(NDArray sample, NDArray timesteps, NDArray context, BiConsumer<String, NDArray> probe) {
+    public NDArray forward(NDArray sample, NDArray timesteps, NDArray context, BiConsumer<String, NDArray> probe,
+                           Checkpointing checkpointing) {
         BiConsumer<String, NDArray> p = probe == null ? (n, a) -> { } : probe;
         int f = config.downsamplingFactor();
         long h = sample.getShape().get(2), w = sample.getShape().get(3);
@@ -93,16 +101,48 @@ public final class UNet2DConditionModel extends Module {
 
         NDArray x = conv_in.forward(sample);
         p.accept("conv_in", x);
+        Checkpointing ck = checkpointing;
+        if (ck != null) {
+            temb = ck.enter(temb, trainable(time_embedding));
+            context = ck.enter(context, ck.conditioningInGraph());
+            x = ck.enter(x, trainable(conv_in));
+        }
+        NDArray tembF = temb, contextF = context;
         List<NDArray> skips = new ArrayList<>();
         skips.add(x);
         for (int i = 0; i < down_blocks.size(); i++) {
-            x = down_blocks.get(i).forward(x, temb, context, skips);
+            DownBlock2D block = down_blocks.get(i);
+            if (ck == null) {
+                x = block.forward(x, temb, context, skips);
+            } else {
+                List<NDArray> produced = ck.run(in -> {
+                    List<NDArray> out = new ArrayList<>();
+                    block.forward(in.get(0), tembF, contextF, out);
+                    return out;
+                }, List.of(x));
+                skips.addAll(produced);
+                x = produced.get(produced.size() - 1);
+            }
             p.accept("down_blocks." + i, x);
         }
-        x = mid_block.forward(x, temb, context);
+        x = ck == null ? mid_block.forward(x, temb, context)
+                : ck.run(in -> List.of(mid_block.forward(in.get(0), tembF, contextF)), List.of(x)).get(0);
         p.accept("mid_block", x);
         for (int i = 0; i < up_blocks.size(); i++) {
-            x = up_blocks.get(i).forward(x, temb, context, skips);
+            UpBlock2D block = up_blocks.get(i);
+            if (ck == null) {
+                x = block.forward(x, temb, context, skips);
+            } else {
+                int n = block.resnets.size();
+                List<NDArray> inputs = new ArrayList<>();
+                inputs.add(x);
+                inputs.addAll(skips.subList(skips.size() - n, skips.size()));
+                skips.subList(skips.size() - n, skips.size()).clear();
+                x = ck.run(in -> {
+                    List<NDArray> own = new ArrayList<>(in.subList(1, in.size()));
+                    return List.of(block.forward(in.get(0), tembF, contextF, own));
+                }, inputs).get(0);
+            }
             p.accept("up_blocks." + i, x);
         }
         x = conv_norm_out.forward(x);
@@ -110,5 +150,9 @@ public final class UNet2DConditionModel extends Module {
         x = conv_out.forward(Ops.silu(x));
         p.accept("conv_out", x);
         return x;
+    }
+
+    private static boolean trainable(Module m) {
+        return m.namedParameters().values().stream().anyMatch(sdtrainer.nn.Parameter::isTrainable);
     }
 }
