@@ -34,7 +34,7 @@ import sdtrainer.config.TrainConfig;
             "Options keep the original sd-trainer's spelling; a --config file takes the same keys without dashes."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
-        subcommands = {SampleCommand.class, InspectCommand.class})
+        subcommands = {SampleCommand.class, InspectCommand.class, MergeLoraCommand.class})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final String PREFIX = "sd-trainer: ";
