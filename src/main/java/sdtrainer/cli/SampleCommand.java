@@ -6,6 +6,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.data.Images;
+import sdtrainer.network.Network;
 import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
@@ -40,6 +41,11 @@ public final class SampleCommand implements Callable<Integer> {
     int count;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "directory for sample_<seed>_<i>.png")
     Path output;
+    @Option(names = "--lora", paramLabel = "FILE", description = "LoRA (ours or kohya-format) or EH file to apply")
+    Path lora;
+    @Option(names = "--lora_scale", defaultValue = "1.0", paramLabel = "S",
+            description = "multiplier of the --lora network (default: ${DEFAULT-VALUE})")
+    double loraScale;
     @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
     String device;
 
@@ -56,6 +62,7 @@ public final class SampleCommand implements Callable<Integer> {
         Files.createDirectories(output);
         try (NDManager m = NDManager.newBaseManager(engine.device());
              StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+            if (lora != null) Network.load(lora, sd, loraScale, sd.manager()).attach();
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
                     width == null ? side : width, height == null ? side : height, steps, guidance, seed);

@@ -35,7 +35,8 @@ import sdtrainer.train.Trainer;
             "Options keep the original sd-trainer's spelling; a --config file takes the same keys without dashes."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
-        subcommands = {PreprocessCommand.class, SampleCommand.class, InspectCommand.class, BenchCommand.class})
+        subcommands = {PreprocessCommand.class, SampleCommand.class, InspectCommand.class, BenchCommand.class,
+            MergeLoraCommand.class})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final String PREFIX = "sd-trainer: ";

@@ -1,0 +1,51 @@
+package sdtrainer.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sdtrainer.io.DType;
+import sdtrainer.network.LoraMerge;
+import sdtrainer.pipeline.StableDiffusion;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code sd-trainer merge-lora}: bakes a LoRA (ours or kohya-format) or EH file into a full model directory. */
+@Command(name = "merge-lora", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Add a LoRA or EH network's weight change to a model and save it as a new diffusers directory (fp32).")
+public final class MergeLoraCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
+    Path model;
+    @Option(names = "--lora", required = true, paramLabel = "FILE", description = "network file (.safetensors)")
+    Path lora;
+    @Option(names = "--scale", defaultValue = "1.0", description = "multiplier of the weight change (default: ${DEFAULT-VALUE})")
+    double scale;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "directory for the merged model")
+    Path output;
+    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
+    String device;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (!Files.isRegularFile(lora)) {
+            spec.commandLine().getErr().println("sd-trainer merge-lora: " + lora + " is not a file");
+            return CommandLine.ExitCode.USAGE;
+        }
+        EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
+        try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+            LoraMerge.merge(sd, lora, scale);
+            sd.save(output, DType.F32);
+        } catch (IOException | IllegalArgumentException e) {
+            spec.commandLine().getErr().println("sd-trainer merge-lora: " + e.getMessage());
+            return CommandLine.ExitCode.SOFTWARE;
+        }
+        spec.commandLine().getOut().println(output);
+        return CommandLine.ExitCode.OK;
+    }
+}
