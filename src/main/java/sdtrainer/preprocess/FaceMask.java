@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.opencv.core.CvException;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfRect;
@@ -69,7 +70,11 @@ public final class FaceMask {
                 throw new IOException(cascade + ": cascade file missing (lbpcascade_animeface.xml is at"
                         + " github.com/nagadomi/lbpcascade_animeface)");
             }
-            classifier = new CascadeClassifier(cascade.toAbsolutePath().toString());
+            try {
+                classifier = new CascadeClassifier(cascade.toAbsolutePath().toString());
+            } catch (CvException e) {
+                throw new IOException(cascade + ": not an OpenCV cascade classifier XML: " + e.getMessage(), e);
+            }
             if (classifier.empty()) {
                 throw new IOException(cascade + ": not an OpenCV cascade classifier XML");
             }
