@@ -1,0 +1,185 @@
+package sdtrainer.preprocess;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.opencv.core.CvException;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfRect;
+import org.opencv.core.Rect;
+import org.opencv.core.Size;
+import org.opencv.imgproc.Imgproc;
+import org.opencv.objdetect.CascadeClassifier;
+import sdtrainer.data.Images;
+import sdtrainer.io.Npz;
+import sdtrainer.io.TensorData;
+
+/**
+ * Face masks for masked training, as the original {@code preprocess/create_mask.py}: faces are found with
+ * an OpenCV LBP cascade (nagadomi's {@code lbpcascade_animeface.xml}) on the histogram-equalised grey image,
+ * and each image gets a mask at latent size, {@link #BACKGROUND} everywhere and {@link #FACE} inside every
+ * face box, saved as {@code <stem>.npz} ({@code arr_0}, float32 [H/f, W/f]).
+ */
+public final class FaceMask {
+    /** The weight outside faces; not 0, so the rest of the image still trains a little. */
+    public static final float BACKGROUND = 0.05f;
+    public static final float FACE = 1.0f;
+
+    static {
+        nu.pattern.OpenCV.loadLocally(); // idempotent: the natives are extracted and loaded once per JVM
+    }
+
+    private FaceMask() {}
+
+    /** A detected face in image pixels. */
+    public record Box(int x, int y, int width, int height) {}
+
+    /**
+     * @param cascade the OpenCV cascade XML
+     * @param scaleFactor image side / mask side: the VAE's downsampling factor (8 for Stable Diffusion)
+     * @param minNeighbors detections a face needs to be kept (the cascade's README uses 5)
+     * @param minSize the smallest face side in pixels
+     */
+    public record Options(Path cascade, int scaleFactor, int minNeighbors, int minSize) {
+        public Options {
+            if (scaleFactor < 1 || minNeighbors < 0 || minSize < 1) {
+                throw new IllegalArgumentException("need scale_factor >= 1, min_neighbors >= 0 and min_size >= 1, got "
+                        + scaleFactor + ", " + minNeighbors + ", " + minSize);
+            }
+        }
+    }
+
+    /** An OpenCV cascade; not thread-safe, so each worker thread has its own. */
+    public static final class Detector {
+        private final CascadeClassifier classifier;
+        private final int minNeighbors;
+        private final int minSize;
+
+        /** @throws IOException naming the file when it is missing or not a cascade OpenCV can read */
+        public Detector(Path cascade, int minNeighbors, int minSize) throws IOException {
+            if (!Files.isRegularFile(cascade)) {
+                throw new IOException(cascade + ": cascade file missing (lbpcascade_animeface.xml is at"
+                        + " github.com/nagadomi/lbpcascade_animeface)");
+            }
+            try {
+                classifier = new CascadeClassifier(cascade.toAbsolutePath().toString());
+            } catch (CvException e) {
+                throw new IOException(cascade + ": not an OpenCV cascade classifier XML: " + e.getMessage(), e);
+            }
+            if (classifier.empty()) {
+                throw new IOException(cascade + ": not an OpenCV cascade classifier XML");
+            }
+            this.minNeighbors = minNeighbors;
+            this.minSize = minSize;
+        }
+
+        /** Faces in an RGB image, sorted by x, then y, then size. */
+        public List<Box> detect(BufferedImage image) {
+            int w = image.getWidth();
+            int h = image.getHeight();
+            byte[] bgr = new byte[w * h * 3];
+            int[] row = new int[w];
+            for (int y = 0, i = 0; y < h; y++) {
+                image.getRGB(0, y, w, 1, row, 0, w);
+                for (int x = 0; x < w; x++, i += 3) {
+                    int p = row[x];
+                    bgr[i] = (byte) p;
+                    bgr[i + 1] = (byte) (p >> 8);
+                    bgr[i + 2] = (byte) (p >> 16);
+                }
+            }
+            Mat colour = new Mat(h, w, CvType.CV_8UC3);
+            Mat grey = new Mat();
+            MatOfRect found = new MatOfRect();
+            try {
+                colour.put(0, 0, bgr);
+                Imgproc.cvtColor(colour, grey, Imgproc.COLOR_BGR2GRAY);
+                Imgproc.equalizeHist(grey, grey);
+                classifier.detectMultiScale(grey, found, 1.1, minNeighbors, 0, new Size(minSize, minSize), new Size());
+                List<Box> boxes = new ArrayList<>();
+                for (Rect r : found.toArray()) {
+                    boxes.add(new Box(r.x, r.y, r.width, r.height));
+                }
+                boxes.sort(Comparator.comparingInt(Box::x).thenComparingInt(Box::y).thenComparingInt(Box::width)
+                        .thenComparingInt(Box::height));
+                return boxes;
+            } finally {
+                colour.release();
+                grey.release();
+                found.release();
+            }
+        }
+    }
+
+    /**
+     * The mask of a {@code width × height} image, {@code [height/f][width/f]} row-major: {@link #BACKGROUND},
+     * and {@link #FACE} on rows {@code y/f .. (y+h)/f} and columns {@code x/f .. (x+w)/f} (end exclusive,
+     * integer division, clipped) of every box.
+     */
+    public static float[] mask(int width, int height, List<Box> faces, int factor) {
+        int mw = width / factor;
+        int mh = height / factor;
+        float[] mask = new float[mw * mh];
+        Arrays.fill(mask, BACKGROUND);
+        for (Box b : faces) {
+            int x0 = Math.max(0, b.x() / factor);
+            int y0 = Math.max(0, b.y() / factor);
+            int x1 = Math.min(mw, (b.x() + b.width()) / factor);
+            int y1 = Math.min(mh, (b.y() + b.height()) / factor);
+            for (int y = y0; y < y1; y++) {
+                Arrays.fill(mask, y * mw + Math.min(x0, x1), y * mw + x1, FACE);
+            }
+        }
+        return mask;
+    }
+
+    /**
+     * Writes {@code <stem>.npz} into {@code outputDir} for every image (jpg, jpeg, png, bmp, webp) of
+     * {@code directory}; an existing mask is replaced.
+     *
+     * @throws IOException when the cascade cannot be read or a folder cannot be listed or created
+     */
+    public static Progress.Summary run(Path directory, Path outputDir, Options options, int threads, Progress progress)
+            throws IOException, InterruptedException {
+        new Detector(options.cascade(), options.minNeighbors(), options.minSize()); // fail early on a bad cascade
+        ThreadLocal<Detector> detectors = ThreadLocal.withInitial(() -> {
+            try {
+                return new Detector(options.cascade(), options.minNeighbors(), options.minSize());
+            } catch (IOException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+        List<Path> images;
+        try (Stream<Path> listing = Files.list(directory)) {
+            images = listing.filter(Images::isImageFile).sorted().toList();
+        }
+        Files.createDirectories(outputDir);
+        Map<String, Path> firstByStem = new HashMap<>(); // filled before the workers start, only read by them
+        images.forEach(p -> firstByStem.putIfAbsent(Bucketing.stem(p), p));
+        ParallelJobs.run(images, threads, progress, p -> p.getFileName().toString(), image -> {
+            String stem = Bucketing.stem(image);
+            Path first = firstByStem.get(stem);
+            if (!first.equals(image)) {
+                throw new IOException(image + ": has the same name as " + first.getFileName()
+                        + "; both would be written to " + stem + ".npz");
+            }
+            BufferedImage rgb = Images.read(image);
+            List<Box> faces = detectors.get().detect(rgb);
+            int f = options.scaleFactor();
+            float[] mask = mask(rgb.getWidth(), rgb.getHeight(), faces, f);
+            long[] shape = {rgb.getHeight() / f, rgb.getWidth() / f};
+            Npz.write(outputDir.resolve(stem + ".npz"), List.of(TensorData.ofFloats(shape, mask)), false);
+            return ParallelJobs.Outcome.processed(null);
+        });
+        return progress.finish();
+    }
+}

@@ -1,0 +1,168 @@
+package sdtrainer.cli.preprocess;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import sdtrainer.config.ConfigLoader;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.data.AspectDataset;
+import sdtrainer.data.Images;
+import sdtrainer.io.Npy;
+import sdtrainer.io.Npz;
+import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.train.Trainer;
+
+/** bucketing → tagger → latent → create-mask through the commands, then the trainer on the result. */
+class PreprocessChainTest {
+    static final Path FIXTURES = Path.of("..", "shared", "fixtures");
+    static final Path SD = FIXTURES.resolve("tiny-sd15");
+    static final Path TAGGER = FIXTURES.resolve("tagger-tiny");
+    static final Path CASCADE = FIXTURES.resolve("animeface").resolve("lbpcascade_animeface.xml");
+
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(Object command, String... args) {
+        CommandLine cl = new CommandLine(command);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    private static void assumeFixtures() {
+        assumeTrue(Files.isDirectory(SD) && Files.isDirectory(TAGGER) && Files.isRegularFile(CASCADE), "fixtures absent");
+    }
+
+    /** Coloured shapes of several aspect ratios. */
+    private Path rawImages() throws Exception {
+        Path raw = Files.createDirectories(dir.resolve("raw"));
+        int[][] sizes = {{60, 20}, {40, 40}, {20, 70}, {90, 24}, {36, 36}, {22, 66}};
+        Color[] colours = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE, Color.CYAN, Color.MAGENTA};
+        for (int i = 0; i < sizes.length; i++) {
+            BufferedImage img = new BufferedImage(sizes[i][0], sizes[i][1], BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = img.createGraphics();
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, img.getWidth(), img.getHeight());
+            g.setColor(colours[i]);
+            g.fillOval(2, 2, img.getWidth() - 4, img.getHeight() - 4);
+            g.dispose();
+            Images.writePng(img, raw.resolve("img" + i + ".png"));
+        }
+        return raw;
+    }
+
+    @Test
+    void theProducedFolderTrainsWithBucketsAndMasks() throws Exception {
+        assumeFixtures();
+        Path data = dir.resolve("data");
+        String d = data.toString();
+        assertEquals(0, run(new BucketingCommand(), "-i", rawImages().toString(), "-o", d, "--resolution", "32",
+                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), err.toString());
+        assertEquals(0, run(new TaggerCommand(), "-d", d, "-o", d, "--model", TAGGER.toString(), "--format", "caption",
+                "--caption_extension", ".caption", "-b", "4", "-p", "2"), err.toString());
+        assertTrue(out.toString().contains("general: 6"), out.toString());
+        assertEquals(0, run(new LatentCommand(), "-d", d, "-o", d, "-m", SD.toString(), "-b", "2", "--device", "cpu"),
+                err.toString());
+        assertEquals(0, run(new CreateMaskCommand(), "--path", d, "--output_path", d, "--cascade", CASCADE.toString(),
+                "--scale_factor", "2"), err.toString());
+        assertTrue(err.toString().contains("latent: 6 processed, 0 skipped, 0 failed in "), err.toString());
+        assertTrue(err.toString().contains("create-mask: 6 processed, 0 skipped, 0 failed in "), err.toString());
+
+        // The wide image went to the (64, 16) bucket: latent [4, 8, 32], mask [8, 32].
+        assertArrayEquals(new long[] {4, 8, 32}, Npy.read(data.resolve("img0.npy")).shape());
+        assertArrayEquals(new long[] {8, 32}, Npz.read(data.resolve("img0.npz")).get("arr_0").shape());
+
+        AspectDataset dataset = new AspectDataset(data, true, 2, 4);
+        assertEquals(List.of(), dataset.problems());
+        assertEquals(6, dataset.size());
+
+        Map<String, Object> m = new HashMap<>();
+        m.put("model", SD.toString());
+        m.put("dataset", d);
+        m.put("output", dir.resolve("run/model").toString());
+        m.put("image_log", dir.resolve("run/images").toString());
+        m.put("resolution", "32");
+        m.put("batch_size", 2);
+        m.put("epochs", 1);
+        m.put("save_n_epochs", 1);
+        m.put("lr", "1e-4");
+        m.put("seed", 42);
+        m.put("use_bucket", true);
+        m.put("mask", true);
+        TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), m);
+        try (StableDiffusion sd = StableDiffusion.load(SD, Device.cpu())) {
+            Trainer trainer = new Trainer(cfg, sd, dataset, new PrintStream(new ByteArrayOutputStream()), false);
+            trainer.setSampleSteps(2);
+            Trainer.Summary summary = trainer.run();
+            assertEquals(1, summary.epochs());
+            assertTrue(summary.steps() >= 3, "steps " + summary.steps());
+            assertEquals(0, summary.skippedSamples());
+            assertTrue(Double.isFinite(summary.lossEma()));
+        }
+    }
+
+    @Test
+    void latentLoadsAVaeFolderOnItsOwn() throws Exception {
+        assumeFixtures();
+        Path raw = rawImages();
+        Path data = dir.resolve("data");
+        assertEquals(0, run(new BucketingCommand(), "-i", raw.toString(), "-o", data.toString(), "-r", "32",
+                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), err.toString());
+        Path full = dir.resolve("full");
+        Path vaeOnly = dir.resolve("vae-only");
+        assertEquals(0, run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", SD.toString(),
+                "--mode", "mean", "--device", "cpu"), err.toString());
+        assertEquals(0, run(new LatentCommand(), "-d", data.toString(), "-o", vaeOnly.toString(), "-m",
+                SD.resolve("vae").toString(), "--mode", "mean", "--device", "cpu"), err.toString());
+        assertArrayEquals(Npy.read(full.resolve("img1.npy")).toFloats(), Npy.read(vaeOnly.resolve("img1.npy")).toFloats());
+
+        assertEquals(1, run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", TAGGER.toString(),
+                "--device", "cpu"));
+        assertTrue(err.toString().contains("config.json: missing"), err.toString());
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() throws Exception {
+        String here = dir.toString();
+        String missing = dir.resolve("missing").toString();
+        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--mode", "median"));
+        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--batch_size", "0"));
+        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--start", "5", "--end", "2"));
+        assertEquals(2, run(new LatentCommand(), "-d", missing, "-o", here, "-m", here));
+        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--format", "yaml"));
+        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--threshold", "1.5"));
+        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--caption_extension", "txt"));
+        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", missing));
+        assertEquals(2, run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--scale_factor", "0"));
+        assertEquals(2, run(new CreateMaskCommand(), "--path", missing, "--output_path", here));
+        assertTrue(err.toString().contains("--mode must be sample or mean") && err.toString().contains("--format must be"),
+                err.toString());
+
+        assertEquals(1, run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--cascade",
+                dir.resolve("none.xml").toString()));
+        assertTrue(err.toString().contains("none.xml: cascade file missing"), err.toString());
+        assertEquals(1, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here));
+        assertTrue(err.toString().contains("model.onnx: missing"), err.toString());
+    }
+}
