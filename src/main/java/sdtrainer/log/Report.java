@@ -154,8 +154,10 @@ public final class Report {
         out.write("</table>\n");
     }
 
-    private static String number(double v) {
-        return String.format(Locale.ROOT, "%.4g", v);
+    /** Four significant digits; scientific below 0.001 so learning rates stay readable. */
+    static String number(double v) {
+        if (v == 0) return "0";
+        return String.format(Locale.ROOT, Math.abs(v) < 1e-3 ? "%.3e" : "%.4g", v);
     }
 
     static double median(double[] values) {

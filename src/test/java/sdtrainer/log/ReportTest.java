@@ -201,6 +201,15 @@ class ReportTest {
     }
 
     @Test
+    void summaryNumbers() {
+        assertEquals("0", Report.number(0));
+        assertEquals("0.06802", Report.number(0.068019));
+        assertEquals("1.000e-04", Report.number(1e-4));
+        assertEquals("3.507", Report.number(3.50712));
+        assertEquals("NaN", Report.number(Double.NaN));
+    }
+
+    @Test
     void medianIgnoresNonFinite() {
         assertEquals(2.5, Report.median(new double[] {4, Double.NaN, 1, 2, 3, Double.POSITIVE_INFINITY}));
         assertTrue(Double.isNaN(Report.median(new double[0])));
