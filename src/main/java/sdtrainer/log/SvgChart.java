@@ -66,12 +66,12 @@ final class SvgChart {
         for (double t : yTicks) {
             double py = ay.map(t);
             svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", LEFT, WIDTH - RIGHT, py, py));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>", LEFT - 6, py + 4, label(t)));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%s</text>", LEFT - 6, py + 4, label(t, yTicks[1] - yTicks[0])));
         }
         for (double t : xTicks) {
             if (t < xMin || t > xMax) continue;
             double px = ax.map(t);
-            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%s</text>", px, HEIGHT - BOTTOM + 16, label(t)));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%s</text>", px, HEIGHT - BOTTOM + 16, label(t, xTicks[1] - xTicks[0])));
         }
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" class=\"xlabel\">%s</text>",
                 WIDTH - RIGHT, HEIGHT - 4, Report.escape(xLabel)));
@@ -147,15 +147,16 @@ final class SvgChart {
         return nice * magnitude;
     }
 
-    /** Short tick text: plain for ordinary magnitudes, scientific for learning rates and the like. */
-    static String label(double v) {
+    /** Short tick text with just enough digits to tell ticks {@code step} apart; scientific for learning rates and the like. */
+    static String label(double v, double step) {
         if (v == 0) return "0";
         double a = Math.abs(v);
+        int stepExponent = (int) Math.floor(Math.log10(step));
         if (a >= 1e-3 && a < 1e6) {
-            String s = String.format(Locale.ROOT, "%.4f", v).replaceAll("0+$", "");
-            return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+            return String.format(Locale.ROOT, "%." + Math.min(6, Math.max(0, -stepExponent)) + "f", v);
         }
-        return String.format(Locale.ROOT, "%.1e", v);
+        int digits = Math.min(6, Math.max(1, (int) Math.floor(Math.log10(a)) - stepExponent));
+        return String.format(Locale.ROOT, "%." + digits + "e", v);
     }
 
     /** Linear map from data to pixel coordinates. */

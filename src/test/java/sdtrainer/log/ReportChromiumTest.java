@@ -8,6 +8,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -44,7 +45,10 @@ class ReportChromiumTest {
         Path png = dir.resolve("report.png");
         Process chromium = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--hide-scrollbars", "--virtual-time-budget=3000", "--user-data-dir=" + dir.resolve("profile"),
+                "--disable-sync", "--hide-scrollbars",
+                // Without these the screenshot can be taken before every tile is drawn (white patches).
+                "--run-all-compositor-stages-before-draw", "--virtual-time-budget=3000",
+                "--user-data-dir=" + dir.resolve("profile"),
                 "--screenshot=" + png, "--window-size=1200,1600", report.toUri().toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("chromium.log").toFile()).start();
         boolean finished = chromium.waitFor(120, TimeUnit.SECONDS);
@@ -55,7 +59,7 @@ class ReportChromiumTest {
         BufferedImage shot = ImageIO.read(png.toFile());
         assertNotNull(shot, "chromium wrote a PNG");
         String keep = System.getProperty("report.screenshot");
-        if (keep != null) Files.copy(png, Path.of(keep), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        if (keep != null) Files.copy(png, Path.of(keep), StandardCopyOption.REPLACE_EXISTING);
         assertEquals(1200, shot.getWidth());
 
         Set<Integer> colours = new HashSet<>();

@@ -46,11 +46,14 @@ class SvgChartTest {
     }
 
     @Test
-    void labelsAreShort() {
-        assertEquals("0", SvgChart.label(0));
-        assertEquals("2000", SvgChart.label(2000));
-        assertEquals("0.15", SvgChart.label(0.15000000000000002));
-        assertEquals("1.0e-04", SvgChart.label(1e-4));
+    void labelsHaveTheDigitsTheStepNeeds() {
+        assertEquals("0", SvgChart.label(0, 0.05));
+        assertEquals("2000", SvgChart.label(2000, 2000));
+        assertEquals("0.15", SvgChart.label(0.15000000000000002, 0.05));
+        assertEquals("0.2", SvgChart.label(0.2, 0.1));
+        assertEquals("3.4", SvgChart.label(3.4000000000000004, 0.2));
+        assertEquals("1.0e-04", SvgChart.label(1e-4, 2e-5));
+        assertEquals("1.05e-04", SvgChart.label(1.05e-4, 5e-6), "a flat lr curve's ticks stay distinct");
     }
 
     @Test
