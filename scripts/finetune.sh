@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Fine-tunes the full model (no adapter): the original sd-trainer's train.sh with every setting in one place.
+# Edit the values below, or set any of them in the environment: EPOCHS=5 scripts/finetune.sh
+# Further options go after the script's name: scripts/finetune.sh --prompt "a watercolor landscape"
+set -euo pipefail
+
+MODEL="${MODEL:-/path/to/stable-diffusion-v1-5}"   # diffusers directory
+DATASET="${DATASET:-/path/to/dataset}"
+OUTPUT="${OUTPUT:-runs/finetune}"                    # a diffusers directory is written here
+IMAGE_LOG="${IMAGE_LOG:-runs/finetune/images}"
+RESOLUTION="${RESOLUTION:-512,512}"
+BATCH_SIZE="${BATCH_SIZE:-4}"
+LR="${LR:-5e-6}"                                     # or TE_LR,UNET_LR
+LR_SCHEDULER="${LR_SCHEDULER:-constant}"
+EPOCHS="${EPOCHS:-20}"
+SAVE_N_EPOCHS="${SAVE_N_EPOCHS:-5}"
+TRAIN_ENCODER="${TRAIN_ENCODER:-0}"                  # 1 = also train the text encoder
+UP_ONLY="${UP_ONLY:-0}"                              # 1 = train only the UNet's up blocks
+V_PREDICTION="${V_PREDICTION:-0}"                    # 1 for SD 2.x 768-v models
+USE_BUCKET="${USE_BUCKET:-0}"                        # 1 = preprocessed buckets and latents
+AMP="${AMP:-1}"
+GRADIENT_CHECKPOINTING="${GRADIENT_CHECKPOINTING:-1}"
+SAVE_PRECISION="${SAVE_PRECISION:-fp16}"
+SEED="${SEED:-4545}"
+DEVICE="${DEVICE:-cuda}"
+WANDB="${WANDB:-0}"                                  # 1 = upload to Weights & Biases (see README)
+JAR="${JAR:-target/sd-trainer.jar}"
+JAVA_OPTS="${JAVA_OPTS:-}"
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/.."
+
+# --name when the value is 1, --no-name otherwise.
+flag() { if [[ "$2" == 1 ]]; then echo "--$1"; else echo "--no-$1"; fi; }
+
+[[ -f "$JAR" ]] || { echo "finetune: $JAR not found; build it with: mvn -B package -DskipTests" >&2; exit 1; }
+if [[ "$DEVICE" == cuda* && -z "${PYTORCH_LIBRARY_PATH:-}" ]]; then
+    eval "$("$here/setup-gpu-box.sh")"
+fi
+
+args=(
+    --model "$MODEL" --dataset "$DATASET" --output "$OUTPUT" --image_log "$IMAGE_LOG"
+    --resolution "$RESOLUTION" --batch_size "$BATCH_SIZE" --lr "$LR" --lr_scheduler "$LR_SCHEDULER"
+    --epochs "$EPOCHS" --save_n_epochs "$SAVE_N_EPOCHS" --lora 0
+    "$(flag train_encoder "$TRAIN_ENCODER")" "$(flag up_only "$UP_ONLY")" "$(flag v_prediction "$V_PREDICTION")"
+    "$(flag use_bucket "$USE_BUCKET")" "$(flag amp "$AMP")"
+    "$(flag gradient_checkpointing "$GRADIENT_CHECKPOINTING")" "$(flag wandb "$WANDB")"
+    --save_precision "$SAVE_PRECISION" --seed "$SEED" --device "$DEVICE"
+)
+read -r -a java_opts <<< "$JAVA_OPTS"
+exec java "${java_opts[@]}" -jar "$JAR" "${args[@]}" "$@"

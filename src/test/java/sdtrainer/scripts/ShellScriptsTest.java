@@ -1,0 +1,113 @@
+package sdtrainer.scripts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The GPU-box scripts: shellcheck-clean (where shellcheck is installed), and set-up caches libtorch once. */
+class ShellScriptsTest {
+
+    private static final Path SCRIPTS = Path.of("scripts");
+
+    private static List<Path> scripts() throws IOException {
+        try (Stream<Path> files = Files.list(SCRIPTS)) {
+            return files.filter(f -> f.toString().endsWith(".sh")).sorted().toList();
+        }
+    }
+
+    private record Result(int exit, String stdout, String stderr) {}
+
+    private static Result run(Path dir, Map<String, String> env, String... command) throws IOException, InterruptedException {
+        Path out = dir.resolve("stdout"), err = dir.resolve("stderr");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish in 120 s");
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        return path != null && Stream.of(path.split(":")).anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, program)));
+    }
+
+    @Test
+    void scriptsAreExecutableAndShellcheckClean(@TempDir Path dir) throws IOException, InterruptedException {
+        List<Path> scripts = scripts();
+        assertTrue(scripts.size() >= 3, "set-up, LoRA and fine-tune scripts: " + scripts);
+        for (Path s : scripts) assertTrue(Files.isExecutable(s), s + " is executable");
+        assumeTrue(onPath("shellcheck"), "shellcheck not installed (Debian: apt-get install shellcheck)");
+        List<String> command = new ArrayList<>(List.of("shellcheck", "-x"));
+        scripts.forEach(s -> command.add(s.toString()));
+        Result r = run(dir, Map.of(), command.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.stdout() + r.stderr());
+    }
+
+    @Test
+    void setupDownloadsLibtorchOnceAndPrintsTheVariables(@TempDir Path dir) throws IOException, InterruptedException {
+        assumeTrue(onPath("bash") && onPath("java") && onPath("curl"), "needs bash, java and curl");
+        assumeTrue(onPath("unzip") || onPath("python3"), "needs unzip or python3");
+        Path zip = dir.resolve("libtorch.zip");
+        try (OutputStream file = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(file)) {
+            z.putNextEntry(new ZipEntry("libtorch/lib/libtorch_cuda.so"));
+            z.write("not really a library".getBytes(StandardCharsets.UTF_8));
+            z.closeEntry();
+        }
+        Path cache = dir.resolve("cache dir");
+        Map<String, String> env = Map.of("LIBTORCH_URL", zip.toUri().toString());
+        Result first = run(dir, env, "bash", "scripts/setup-gpu-box.sh", "--no-gpu-check", "--cache", cache.toString());
+        assertEquals(0, first.exit(), first.stderr());
+        Path lib = cache.resolve("libtorch-2.7.1-cu128/libtorch/lib");
+        assertEquals("export PYTORCH_LIBRARY_PATH=" + lib.toString().replace(" ", "\\ ") + "\nexport PYTORCH_FLAVOR=cu128\n", first.stdout());
+        assertTrue(Files.isRegularFile(lib.resolve("libtorch_cuda.so")));
+        try (Stream<Path> left = Files.list(cache)) {
+            assertEquals(List.of("libtorch-2.7.1-cu128"), left.map(p -> p.getFileName().toString()).toList(), "zip removed once unpacked");
+        }
+
+        Files.delete(zip);
+        Result second = run(dir, env, "bash", "scripts/setup-gpu-box.sh", "--no-gpu-check", "--cache", cache.toString());
+        assertEquals(0, second.exit(), second.stderr());
+        assertEquals(first.stdout(), second.stdout());
+        assertTrue(second.stderr().contains("already in"), second.stderr());
+        assertFalse(second.stderr().contains("downloading"));
+    }
+
+    @Test
+    void setupRejectsAZipWithoutCudaLibtorch(@TempDir Path dir) throws IOException, InterruptedException {
+        assumeTrue(onPath("bash") && onPath("java") && onPath("curl"), "needs bash, java and curl");
+        assumeTrue(onPath("unzip") || onPath("python3"), "needs unzip or python3");
+        Path zip = dir.resolve("cpu.zip");
+        try (OutputStream file = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(file)) {
+            z.putNextEntry(new ZipEntry("libtorch/lib/libtorch_cpu.so"));
+            z.closeEntry();
+        }
+        Path cache = dir.resolve("cache");
+        Result r = run(dir, Map.of("LIBTORCH_URL", zip.toUri().toString()),
+                "bash", "scripts/setup-gpu-box.sh", "--no-gpu-check", "--cache", cache.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.stderr().contains("not a CUDA libtorch"), r.stderr());
+        assertEquals("", r.stdout(), "nothing to eval");
+        try (Stream<Path> left = Files.list(cache)) {
+            assertEquals(List.of(), left.toList(), "nothing half-done left in the cache");
+        }
+    }
+}
