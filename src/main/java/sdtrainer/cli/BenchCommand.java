@@ -70,7 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
                 for (int j = 0; j < lat.length; j++) lat[j] = (float) r.nextGaussian();
                 batch.add(new Sample("bench" + i, "a photo of a cat, masterpiece, best quality", lat, null, null, new long[] {c, h, w}));
             }
-            Trainer trainer = new Trainer(cfg, sd, null, new PrintStream(PrintStream.nullOutputStream()), false);
+            Trainer trainer = new Trainer(cfg, sd, null, null, new PrintStream(PrintStream.nullOutputStream()), false);
             report(trainer.benchmark(batch, 2, steps), steps, batchSize, engine.device());
         }
         return CommandLine.ExitCode.OK;

@@ -18,6 +18,12 @@ import sdtrainer.io.DType;
 import sdtrainer.log.ConsoleProgress;
 import sdtrainer.log.MemoryStats;
 import sdtrainer.log.MetricsLog;
+import sdtrainer.log.Report;
+import sdtrainer.log.Wandb;
+import sdtrainer.network.KohyaMetadata;
+import sdtrainer.network.LoraNetwork;
+import sdtrainer.network.Network;
+import sdtrainer.config.ConfigLoader;
 import sdtrainer.log.TensorBoardWriter;
 import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.NoGrad;
@@ -66,6 +72,7 @@ public final class Trainer {
     private final TrainConfig cfg;
     private final StableDiffusion sd;
     private final TrainingData data;
+    private final Network network;
     private final Path output;
     private final Path imageLog;
     private final PrintStream console;
@@ -75,10 +82,15 @@ public final class Trainer {
     private int sampleSteps = SAMPLE_STEPS;
     private final TimestepRange timestepRange;
 
-    public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, PrintStream console, boolean terminal) {
+    /**
+     * @param network the attached adapter to train (LoRA, EH), or null to train the model itself
+     */
+    public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, Network network, PrintStream console,
+                   boolean terminal) {
         this.cfg = cfg;
         this.sd = sd;
         this.data = data;
+        this.network = network;
         // absent only for benchmark runs, which save nothing
         this.output = cfg.output().orElse(null);
         this.imageLog = cfg.imageLog().orElse(null);
@@ -121,7 +133,7 @@ public final class Trainer {
         boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
         LOG.info("target: {}{}", vPrediction ? "v-prediction" : "epsilon (noise)",
                 cfg.vPrediction() ? " (--v_prediction)" : " (from scheduler_config.json)");
-        if (cfg.amp()) LOG.info("--amp has no effect on {}: training runs in float32", sd.manager().getDevice());
+        if (cfg.amp()) LOG.warn("--amp is not implemented in this version: training runs in float32 on {}", sd.manager().getDevice());
 
         AdamW optimizer = new AdamW(parameterGroups());
         int stepsPerPass = data.epoch(new Random(0), minibatch).size();
@@ -137,6 +149,9 @@ public final class Trainer {
         Files.createDirectories(output);
         Files.createDirectories(imageLog);
         Path logDir = cfg.logDir().orElse(output.resolve("logs"));
+        if (cfg.wandb()) Wandb.announce(console, logDir);
+        SaveContext saving = new SaveContext(logDir, new ArrayList<>(), ConfigLoader.toYaml(cfg), seed, java.time.Instant.now(),
+                passes * repeat);
         long start = System.nanoTime();
         long step = 0;
         double lossEma = Double.NaN;
@@ -163,6 +178,7 @@ public final class Trainer {
                         lastShape = batch.get(0).shape();
                         Map<String, Object> lrs = new LinkedHashMap<>();
                         optimizer.groups().forEach(g -> lrs.put(g.name(), optimizer.lr(g.name())));
+                        Map<String, Number> scalars = new LinkedHashMap<>();
                         Map<String, Object> row = new LinkedHashMap<>();
                         row.put("step", step);
                         row.put("epoch", pass * repeat + 1);
@@ -171,8 +187,12 @@ public final class Trainer {
                         row.put("lr", lrs);
                         row.put("samples_per_second", sps);
                         row.put("rss_mb", MemoryStats.rssMb());
+                        if (network != null && !loader.hasNext()) {
+                            Map<String, Double> means = network.weightMeans();
+                            row.put("weight_means", means);
+                            means.forEach((g, v) -> scalars.put("weights/" + g, v));
+                        }
                         metrics.append(row);
-                        Map<String, Number> scalars = new LinkedHashMap<>();
                         scalars.put("loss", loss);
                         scalars.put("loss_ema", lossEma);
                         scalars.put("samples_per_second", sps);
@@ -188,11 +208,12 @@ public final class Trainer {
                 progress.println(String.format(Locale.ROOT, "epoch %d/%d done: loss %.4f, step %d", epoch, passes * repeat,
                         lossEma, step));
                 boolean last = pass == passes - 1;
-                if (!last && savePointBetween(firstEpoch, epoch)) save(epoch, step, lastCaptions, lastShape, tb);
+                if (!last && savePointBetween(firstEpoch, epoch)) save(epoch, step, lastCaptions, lastShape, tb, saving);
             }
-            if (step > 0) save(epoch, step, lastCaptions, lastShape, tb);
+            if (step > 0) save(epoch, step, lastCaptions, lastShape, tb, saving);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        if (cfg.wandb()) Wandb.announce(console, logDir);
         return new Summary(step, epoch, lossEma, skippedSamples, seconds, stopRequested.get());
     }
 
@@ -217,14 +238,27 @@ public final class Trainer {
         return false;
     }
 
-    /** Optimizer groups: the text encoder (its own lr) when trained, and the UNet (all of it, or up_blocks only). */
+    /**
+     * Optimizer groups, each with its own lr: the text encoder's (when trained) and the UNet's. With an adapter
+     * network the whole base model is frozen and the groups hold the network's tensors; otherwise the UNet
+     * trains whole or, with --up_only, only its up_blocks.
+     */
     private List<AdamW.ParamGroup> parameterGroups() {
         sd.vae().setRequiresGrad(false);
+        sd.unet().setTraining(true);
+        List<AdamW.ParamGroup> groups = new ArrayList<>();
+        if (network != null) {
+            sd.textEncoder().setRequiresGrad(false);
+            sd.unet().setRequiresGrad(false);
+            if (!network.teParameters().isEmpty()) {
+                groups.add(new AdamW.ParamGroup("text_encoder", network.teParameters(), cfg.learningRates().teLr()));
+            }
+            groups.add(new AdamW.ParamGroup("unet", network.unetParameters(), cfg.learningRates().unetLr()));
+            return groups;
+        }
         sd.textEncoder().setRequiresGrad(cfg.trainEncoder());
         sd.unet().setRequiresGrad(!cfg.upOnly());
         if (cfg.upOnly()) sd.unet().children().get("up_blocks").setRequiresGrad(true);
-        sd.unet().setTraining(true);
-        List<AdamW.ParamGroup> groups = new ArrayList<>();
         if (cfg.trainEncoder()) {
             sd.textEncoder().setTraining(true);
             groups.add(new AdamW.ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()),
@@ -256,7 +290,7 @@ public final class Trainer {
             DiffusionLoss.Result r;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray context;
-                if (cfg.trainEncoder()) {
+                if (textEncoderLearns()) {
                     context = sd.encodePrompts(captions, m);
                 } else {
                     try (NoGrad ignored = new NoGrad()) {
@@ -271,7 +305,7 @@ public final class Trainer {
                 }
                 NDArray noiseArr = noise.gaussian(m, latents.getShape(), m.getDevice());
                 timesteps = m.create(timestepRange.sample(noise, (int) (b * repeat))).toDevice(m.getDevice(), false);
-                Checkpointing ck = cfg.gradientCheckpointing() ? new Checkpointing(cfg.trainEncoder()) : null;
+                Checkpointing ck = cfg.gradientCheckpointing() ? new Checkpointing(textEncoderLearns()) : null;
                 r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noiseArr, timesteps, vPrediction, mask, ck);
                 timer.mark("unet_forward", r.loss());
                 gc.backward(r.loss());
@@ -284,6 +318,11 @@ public final class Trainer {
             timer.mark("optimizer", null);
             return loss;
         }
+    }
+
+    /** Whether gradients must flow through the text encoder (trained itself, or adapted by the network). */
+    private boolean textEncoderLearns() {
+        return network != null ? !network.teParameters().isEmpty() : cfg.trainEncoder();
     }
 
     /** Cached latents (scaled), or images encoded by the VAE: a posterior sample times the scaling factor. */
@@ -312,17 +351,21 @@ public final class Trainer {
         return m.create(flat, new Shape(batch.size(), h, w));
     }
 
-    /** Writes the model (atomically) and the sample images of this save point. */
-    private void save(int epoch, long step, List<String> captions, long[] shape, TensorBoardWriter tb) throws IOException {
+    /** What every save point of a run shares: where logs go, the saves so far, the resolved config, run facts. */
+    private record SaveContext(Path logDir, List<Report.SavePoint> saves, String configYaml, long seed,
+                               java.time.Instant startedAt, int totalEpochs) {}
+
+    /**
+     * Writes the trained weights atomically (the adapter network as {@code <output>.safetensors} with kohya's
+     * metadata, or the whole model as a diffusers directory), the sample images, report.html, and syncs W&B.
+     */
+    private void save(int epoch, long step, List<String> captions, long[] shape, TensorBoardWriter tb, SaveContext ctx)
+            throws IOException {
         DType precision = switch (cfg.savePrecision()) {
             case FP16 -> DType.F16;
             case BF16 -> DType.BF16;
             case FP32 -> DType.F32;
         };
-        sd.save(output, precision);
-        LOG.info("saved model to {} (epoch {}, step {})", output, epoch, step);
-        int count = Math.min(captions.size(), 4);
-        List<String> prompts = cfg.prompt().map(p -> java.util.Collections.nCopies(count, p)).orElse(captions.subList(0, count));
         int f = sd.vae().config.downsamplingFactor();
         int w = cfg.resolution().width(), h = cfg.resolution().height();
         if (shape != null && shape[0] != 3) {
@@ -330,6 +373,17 @@ public final class Trainer {
             w = (int) shape[2] * f;
             h = (int) shape[1] * f;
         }
+        if (network != null) {
+            Path file = output.resolveSibling(output.getFileName() + ".safetensors");
+            network.save(file, kohyaMetadata(epoch, step, ctx), precision);
+            LOG.info("saved {} to {} (epoch {}, step {})", cfg.network(), file, epoch, step);
+        } else {
+            sd.save(output, precision);
+            LOG.info("saved model to {} (epoch {}, step {})", output, epoch, step);
+        }
+        int count = Math.min(captions.size(), 4);
+        List<String> prompts = cfg.prompt().map(p -> java.util.Collections.nCopies(count, p)).orElse(captions.subList(0, count));
+        List<Path> files = new ArrayList<>();
         try (NDManager m = sd.manager().newSubManager()) {
             NDArray images = TextToImage.generate(sd, new TextToImage.Request(prompts, DEFAULT_NEGATIVE, w, h, sampleSteps,
                     SAMPLE_GUIDANCE, SAMPLE_SEED), m);
@@ -337,9 +391,34 @@ public final class Trainer {
                 BufferedImage img = ImageTensors.toImage(images, i);
                 Path file = imageLog.resolve(String.format(Locale.ROOT, "image_log_epoch_%03d_%d.png", epoch, i));
                 Images.writePng(img, file);
+                files.add(file);
                 tb.addImage("samples/" + i + ": " + prompts.get(i), img, step);
             }
         }
         tb.flush();
+        ctx.saves().add(new Report.SavePoint(epoch, step, files, prompts));
+        Report.write(output, output.resolve(MetricsLog.FILE_NAME), ctx.saves(), ctx.configYaml());
+        if (cfg.wandb()) Wandb.syncIfAvailable(ctx.logDir());
+    }
+
+    /** kohya's ss_* metadata, so A1111, ComfyUI and kohya's tools recognise the file. */
+    private Map<String, String> kohyaMetadata(int epoch, long step, SaveContext ctx) {
+        boolean v2 = sd.unet().config.crossAttentionDim() == 1024;
+        boolean eh = cfg.network() == sdtrainer.config.NetworkType.EH;
+        return new KohyaMetadata()
+                .network(eh ? "networks.eh" : LoraNetwork.KOHYA_MODULE, eh ? cfg.ehGroups() : cfg.lora(),
+                        cfg.loraAlpha() == 0 ? cfg.lora() : cfg.loraAlpha())
+                .model(v2, cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType()))
+                .resolution(cfg.resolution().width(), cfg.resolution().height())
+                .learningRates(cfg.learningRates().unetLr(), cfg.learningRates().unetLr(), cfg.learningRates().teLr())
+                .progress(ctx.totalEpochs(), epoch, step)
+                .batchSizePerDevice(cfg.batchSize())
+                .seed(ctx.seed())
+                .mixedPrecision(cfg.amp() ? "fp16" : "no")
+                .outputName(output.getFileName().toString())
+                .trainingTimes(ctx.startedAt(), java.time.Instant.now())
+                .tagFrequency(Map.of(cfg.dataset().orElseThrow().getFileName().toString(), data.captions()))
+                .enableBucket(cfg.useBucket())
+                .build();
     }
 }

@@ -108,7 +108,7 @@ public class TrainerTest {
         TrainingData data = cfg.useBucket()
                 ? new AspectDataset(cfg.dataset().orElseThrow(), cfg.mask(), 2, 4)
                 : new SimpleDataset(cfg.dataset().orElseThrow(), cfg.resolution().width(), cfg.resolution().height());
-        Trainer t = new Trainer(cfg, sd, data, new PrintStream(new ByteArrayOutputStream()), false);
+        Trainer t = new Trainer(cfg, sd, data, null, new PrintStream(new ByteArrayOutputStream()), false);
         t.setSampleSteps(2);
         return t.run();
     }

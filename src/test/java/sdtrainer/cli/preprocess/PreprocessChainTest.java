@@ -112,7 +112,7 @@ class PreprocessChainTest {
         m.put("mask", true);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), m);
         try (StableDiffusion sd = StableDiffusion.load(SD, Device.cpu())) {
-            Trainer trainer = new Trainer(cfg, sd, dataset, new PrintStream(new ByteArrayOutputStream()), false);
+            Trainer trainer = new Trainer(cfg, sd, dataset, null, new PrintStream(new ByteArrayOutputStream()), false);
             trainer.setSampleSteps(2);
             Trainer.Summary summary = trainer.run();
             assertEquals(1, summary.epochs());
