@@ -12,6 +12,8 @@ import java.util.concurrent.Future;
 /**
  * Loads the minibatches of an epoch on background threads, a few ahead of the training step. Loading produces
  * plain Java arrays only, so the loader threads never touch the engine (or its per-thread grad mode).
+ * The thread pool is the caller's and lives for the whole run: new threads every epoch would each bring
+ * their own native allocator arena and make the process grow.
  */
 public final class Prefetcher implements AutoCloseable {
     private final ExecutorService pool;
@@ -20,14 +22,19 @@ public final class Prefetcher implements AutoCloseable {
     private final List<List<String>> batches;
     private int next;
 
-    public Prefetcher(TrainingData data, List<List<String>> batches, int depth, int threads) {
-        this.data = data;
-        this.batches = batches;
-        this.pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+    /** A pool of daemon loader threads for {@link Prefetcher}s. */
+    public static ExecutorService loaderPool(int threads) {
+        return Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "data-loader");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    public Prefetcher(TrainingData data, List<List<String>> batches, int depth, ExecutorService pool) {
+        this.data = data;
+        this.batches = batches;
+        this.pool = pool;
         this.ahead = new ArrayBlockingQueue<>(Math.max(1, depth));
         while (next < batches.size() && ahead.remainingCapacity() > 0) submit();
     }
@@ -57,8 +64,10 @@ public final class Prefetcher implements AutoCloseable {
         }
     }
 
+    /** Drops the minibatches still queued (on a stop request); the pool stays with its owner. */
     @Override
     public void close() {
-        pool.shutdownNow();
+        ahead.forEach(f -> f.cancel(true));
+        ahead.clear();
     }
 }

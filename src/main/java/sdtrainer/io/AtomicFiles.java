@@ -36,6 +36,7 @@ public final class AtomicFiles {
         Path dir = abs.getParent();
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
         try {
+            shareLikeAPlainFile(tmp, abs);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
                 body.accept(new FilterOutputStream(out) {
@@ -63,6 +64,18 @@ public final class AtomicFiles {
 
     public static void writeString(Path target, String text) throws IOException {
         writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Temp files are created owner-only; give the new file the target's permissions, or rw-r--r-- for a new
+     * target, as a file written in place would get, so saved models stay readable by the user's other tools.
+     */
+    private static void shareLikeAPlainFile(Path tmp, Path target) throws IOException {
+        if (!tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.exists(target)
+                ? Files.getPosixFilePermissions(target)
+                : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+        Files.setPosixFilePermissions(tmp, perms);
     }
 
     /** Makes the rename itself durable; not every platform can open a directory, so failure is ignored. */

@@ -44,6 +44,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -159,11 +160,11 @@ public final class Trainer {
         List<String> lastCaptions = List.of();
         long[] lastShape = null;
         ConsoleProgress progress = new ConsoleProgress(console, terminal, total);
+        ExecutorService loaders = Prefetcher.loaderPool(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
         try (MetricsLog metrics = new MetricsLog(output.resolve(MetricsLog.FILE_NAME));
              TensorBoardWriter tb = new TensorBoardWriter(logDir)) {
             for (int pass = 0; pass < passes && !stopRequested.get(); pass++) {
-                try (Prefetcher loader = new Prefetcher(data, data.epoch(order, minibatch), 4,
-                        Math.max(1, Runtime.getRuntime().availableProcessors() / 2))) {
+                try (Prefetcher loader = new Prefetcher(data, data.epoch(order, minibatch), 4, loaders)) {
                     while (loader.hasNext() && !stopRequested.get()) {
                         List<Sample> batch = loader.next();
                         for (Map.Entry<String, Double> e : baseLr.entrySet()) {
@@ -187,6 +188,8 @@ public final class Trainer {
                         row.put("lr", lrs);
                         row.put("samples_per_second", sps);
                         row.put("rss_mb", MemoryStats.rssMb());
+                        // tensors alive in the model's manager: flat from step to step unless something leaks
+                        row.put("live_tensors", sd.manager().getManagedArrays().size());
                         if (network != null && !loader.hasNext()) {
                             Map<String, Double> means = network.weightMeans();
                             row.put("weight_means", means);
@@ -211,6 +214,8 @@ public final class Trainer {
                 if (!last && savePointBetween(firstEpoch, epoch)) save(epoch, step, lastCaptions, lastShape, tb, saving);
             }
             if (step > 0) save(epoch, step, lastCaptions, lastShape, tb, saving);
+        } finally {
+            loaders.shutdownNow();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         if (cfg.wandb()) Wandb.announce(console, logDir);
