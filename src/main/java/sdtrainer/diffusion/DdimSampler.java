@@ -1,7 +1,7 @@
 package sdtrainer.diffusion;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
+import sdtrainer.nn.Scopes;
 
 /**
  * Deterministic DDIM (eta = 0) as diffusers 0.21.4's {@code DDIMScheduler}: the same timesteps for each spacing,
@@ -99,7 +99,7 @@ public final class DdimSampler {
         float betaProd = 1f - alphaProd;
         float sqrtAlpha = (float) Math.sqrt(alphaProd);
         float sqrtBeta = (float) Math.sqrt(betaProd);
-        try (NDScope scope = new NDScope()) {
+        NDArray prev = Scopes.compute(() -> {
             NDArray predX0;
             NDArray predEps;
             switch (config.predictionType()) {
@@ -124,11 +124,10 @@ public final class DdimSampler {
             }
             // eta = 0: no variance term, and the direction uses the unclipped epsilon, as diffusers does
             NDArray direction = predEps.mul((float) Math.sqrt(1f - alphaProdPrev));
-            NDArray prev = predX0.mul((float) Math.sqrt(alphaProdPrev)).addi(direction);
-            NDScope.unregister(prev);
-            if (prev.getManager() != sample.getManager()) prev.attach(sample.getManager());
-            return prev;
-        }
+            return predX0.mul((float) Math.sqrt(alphaProdPrev)).addi(direction);
+        });
+        if (prev.getManager() != sample.getManager()) prev.attach(sample.getManager());
+        return prev;
     }
 
     /** Classifier-free guidance: uncond + scale * (cond - uncond); belongs to uncond's manager. */

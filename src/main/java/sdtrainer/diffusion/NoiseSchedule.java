@@ -2,7 +2,7 @@ package sdtrainer.diffusion;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
+import sdtrainer.nn.Scopes;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -54,22 +54,18 @@ public final class NoiseSchedule {
      * x0's manager; timesteps (integer, [N]) stay on the device, so no host sync happens.
      */
     public NDArray addNoise(NDArray x0, NDArray noise, NDArray timesteps) {
-        try (NDScope scope = new NDScope()) {
+        return Scopes.compute(() -> {
             NDArray[] c = coefficients(x0, timesteps);
-            NDArray out = c[0].mul(x0).addi(c[1].mul(noise));
-            NDScope.unregister(out);
-            return out;
-        }
+            return c[0].mul(x0).addi(c[1].mul(noise));
+        });
     }
 
     /** The v-prediction target sqrt(acp[t]) * noise - sqrt(1 - acp[t]) * x0; belongs to x0's manager. */
     public NDArray velocity(NDArray x0, NDArray noise, NDArray timesteps) {
-        try (NDScope scope = new NDScope()) {
+        return Scopes.compute(() -> {
             NDArray[] c = coefficients(x0, timesteps);
-            NDArray out = c[0].mul(noise).subi(c[1].mul(x0));
-            NDScope.unregister(out);
-            return out;
-        }
+            return c[0].mul(noise).subi(c[1].mul(x0));
+        });
     }
 
     /**

@@ -1,0 +1,26 @@
+package sdtrainer.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+
+import java.util.function.Supplier;
+
+/** Scope hand-over for computations that free their own intermediates. */
+public final class Scopes {
+    private Scopes() {}
+
+    /**
+     * Runs {@code body} in its own scope, freeing its intermediates, and gives its result to the enclosing scope,
+     * if any. ({@link NDScope#unregister} alone removes the result from every open scope, so a caller's per-step
+     * scope would never free it: a leak of one tensor per call.)
+     */
+    public static NDArray compute(Supplier<NDArray> body) {
+        NDArray result;
+        try (NDScope scope = new NDScope()) {
+            result = body.get();
+            NDScope.unregister(result);
+        }
+        NDScope.register(result);
+        return result;
+    }
+}
