@@ -114,9 +114,7 @@ public final class AspectDataset implements TrainingData {
         for (List<String> stems : buckets.values()) {
             List<String> shuffled = new ArrayList<>(stems);
             Collections.shuffle(shuffled, random);
-            for (int i = 0; i < shuffled.size(); i += minibatchSize) {
-                batches.add(List.copyOf(shuffled.subList(i, Math.min(shuffled.size(), i + minibatchSize))));
-            }
+            batches.addAll(TrainingData.chunk(shuffled, minibatchSize));
         }
         Collections.shuffle(batches, random);
         return batches;

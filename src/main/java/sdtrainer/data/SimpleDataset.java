@@ -55,11 +55,7 @@ public final class SimpleDataset implements TrainingData {
     public List<List<String>> epoch(Random random, int minibatchSize) {
         List<String> keys = new ArrayList<>(images.keySet());
         Collections.shuffle(keys, random);
-        List<List<String>> out = new ArrayList<>();
-        for (int i = 0; i < keys.size(); i += minibatchSize) {
-            out.add(List.copyOf(keys.subList(i, Math.min(keys.size(), i + minibatchSize))));
-        }
-        return out;
+        return TrainingData.chunk(keys, minibatchSize);
     }
 
     @Override

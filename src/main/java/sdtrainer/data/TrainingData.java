@@ -1,6 +1,7 @@
 package sdtrainer.data;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -24,4 +25,11 @@ public interface TrainingData {
 
     /** Every caption, for tag statistics. */
     List<String> captions();
+
+    /** Consecutive minibatches of {@code size} keys; the last one may be smaller, as the original's. */
+    static List<List<String>> chunk(List<String> keys, int size) {
+        List<List<String>> out = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i += size) out.add(List.copyOf(keys.subList(i, Math.min(keys.size(), i + size))));
+        return out;
+    }
 }
