@@ -36,7 +36,7 @@ import sdtrainer.train.Trainer;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
         subcommands = {PreprocessCommand.class, SampleCommand.class, InspectCommand.class, BenchCommand.class,
-            MergeLoraCommand.class})
+            MergeLoraCommand.class, DemoCommand.class})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final String PREFIX = "sd-trainer: ";
