@@ -19,7 +19,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -122,7 +121,7 @@ public final class Latent {
                 next = pending.hasNext() ? submit(decoders, pending.next()) : List.of();
                 List<Decoded> decoded = new ArrayList<>();
                 for (Future<Decoded> f : current) {
-                    Decoded d = await(f, progress);
+                    Decoded d = progress.awaitOrReport(f);
                     if (d != null) {
                         decoded.add(d);
                     }
@@ -248,20 +247,6 @@ public final class Latent {
                     + ", expected " + item.width() + "x" + item.height() + " (re-run bucketing)");
         }
         return new Decoded(item, Images.toCHW(image));
-    }
-
-    /** The decoded image, or null after reporting why it failed. */
-    private static Decoded await(Future<Decoded> future, Progress progress) throws InterruptedException {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Error error) {
-                throw error;
-            }
-            progress.failed(cause.getMessage() == null ? cause.toString() : cause.getMessage());
-            return null;
-        }
     }
 
     private static void encodeAndWrite(List<Decoded> batch, AutoencoderKL vae, NDManager manager, Options options,

@@ -119,4 +119,16 @@ public final class Progress {
             barOnScreen = false;
         }
     }
+
+    /** The result of a background job, or null after counting it as failed with its message (the file's name). */
+    public <T> T awaitOrReport(java.util.concurrent.Future<T> job) throws InterruptedException {
+        try {
+            return job.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Error error) throw error;
+            failed(cause.getMessage() == null ? cause.toString() : cause.getMessage());
+            return null;
+        }
+    }
 }

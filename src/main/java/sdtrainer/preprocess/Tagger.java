@@ -27,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -463,7 +462,7 @@ public final class Tagger implements AutoCloseable {
                 next = pending.hasNext() ? submit(workers, tagger, pending.next()) : List.of();
                 List<Prepared> batch = new ArrayList<>();
                 for (Future<Prepared> f : current) {
-                    Prepared p = await(f, progress);
+                    Prepared p = progress.awaitOrReport(f);
                     if (p != null) {
                         batch.add(p);
                     }
@@ -505,19 +504,6 @@ public final class Tagger implements AutoCloseable {
             }));
         }
         return futures;
-    }
-
-    private static Prepared await(Future<Prepared> future, Progress progress) throws InterruptedException {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Error error) {
-                throw error;
-            }
-            progress.failed(cause.getMessage() == null ? cause.toString() : cause.getMessage());
-            return null;
-        }
     }
 
     private static void tagBatch(List<Prepared> batch, Tagger tagger, Options options, Path outputDir,
