@@ -1,6 +1,7 @@
 package sdtrainer.network;
 
 import ai.djl.ndarray.NDArray;
+import sdtrainer.nn.Ops;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -33,7 +34,7 @@ final class EhModule implements Adapter {
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray in = GradCast.to(x, weight.getDataType());
+        NDArray in = Ops.castKeepingGrad(x, weight.getDataType());
         long[] s = x.getShape().getShape();
         long[] grouped = new long[s.length + 1];
         System.arraycopy(s, 0, grouped, 0, s.length - 1);
@@ -42,7 +43,7 @@ final class EhModule implements Adapter {
         NDArray y = ai.djl.nn.core.Linear.linear(in.reshape(grouped), weight, null).singletonOrThrow();
         long[] flat = s.clone();
         flat[s.length - 1] = (long) groups * weight.getShape().get(0);
-        return GradCast.to(y.reshape(flat).mul((float) multiplier), x.getDataType());
+        return Ops.castKeepingGrad(y.reshape(flat).mul((float) multiplier), x.getDataType());
     }
 
     @Override

@@ -3,6 +3,7 @@ package sdtrainer.network;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import sdtrainer.nn.Conv2d;
+import sdtrainer.nn.Ops;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,7 +49,7 @@ final class LoraModule implements Adapter {
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray in = GradCast.to(x, down.getDataType());
+        NDArray in = Ops.castKeepingGrad(x, down.getDataType());
         NDArray out;
         if (target.layer() instanceof Conv2d c) {
             NDArray h = ai.djl.nn.convolutional.Conv2d.conv2d(in, down, null, new Shape(c.stride, c.stride),
@@ -59,7 +60,7 @@ final class LoraModule implements Adapter {
             NDArray h = ai.djl.nn.core.Linear.linear(in, down, null).singletonOrThrow();
             out = ai.djl.nn.core.Linear.linear(h, up, null).singletonOrThrow();
         }
-        return GradCast.to(out.mul(scale()), x.getDataType());
+        return Ops.castKeepingGrad(out.mul(scale()), x.getDataType());
     }
 
     /** The weight change this pair stands for, shaped like the base weight: up @ down * scale (fp32). */

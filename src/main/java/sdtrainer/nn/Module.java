@@ -86,6 +86,11 @@ public abstract class Module {
         }
     }
 
+    /** The floating type this module computes in: that of its first parameter. */
+    public DataType dataType() {
+        return namedParameters().values().iterator().next().get().getDataType();
+    }
+
     public long parameterCount() {
         return namedParameters().values().stream().mapToLong(p -> p.shape().size()).sum();
     }

@@ -60,7 +60,7 @@ public final class Ops {
         if (mask != null) scores = scores.add(mask);
         DataType dt = scores.getDataType();
         NDArray probs = dt == DataType.FLOAT16
-                ? scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dt, false)
+                ? castKeepingGrad(castKeepingGrad(scores, DataType.FLOAT32).softmax(-1), dt)
                 : scores.softmax(-1);
         return probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, lq, inner);
     }
@@ -69,5 +69,17 @@ public final class Ops {
     public static NDArray upsampleNearest2x(NDArray x) {
         Shape s = x.getShape();
         return x.getNDArrayInternal().interpolation(new long[] {s.get(2) * 2, s.get(3) * 2}, 0, false);
+    }
+
+    /**
+     * {@code x} as {@code type}, staying in the autograd graph (x itself when it already is). DJL's toType runs
+     * without grad, so an fp32 adapter or loss on an fp16 model would receive no gradient through it; copying
+     * into a new array of the other type is a differentiable copy_ in libtorch. Belongs to x's manager.
+     */
+    public static NDArray castKeepingGrad(NDArray x, DataType type) {
+        if (x.getDataType() == type) return x;
+        NDArray out = x.getManager().create(x.getShape(), type, x.getDevice());
+        out.set(new ai.djl.ndarray.index.NDIndex("..."), x);
+        return out;
     }
 }

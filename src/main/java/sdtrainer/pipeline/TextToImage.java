@@ -59,7 +59,9 @@ public final class TextToImage {
         NDManager owner = latents.getManager();
         DdimSampler sampler = new DdimSampler(sd.schedule());
         int[] timesteps = sampler.setTimesteps(steps);
-        NDArray context = uncond.concat(cond, 0);
+        // the UNet may compute in float16 (--amp); the sampler's arithmetic stays in float32
+        DataType dt = sd.unet().dataType();
+        NDArray context = uncond.concat(cond, 0).toType(dt, false);
         long b = latents.getShape().get(0);
         NDArray x = latents.mul(sampler.initNoiseSigma());
         try (NoGrad ignored = new NoGrad()) {
@@ -67,7 +69,7 @@ public final class TextToImage {
                 try (NDScope scope = new NDScope()) {
                     NDArray in = x.concat(x, 0);
                     NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.INT64, in.getDevice());
-                    NDList parts = sd.unet().forward(in, t, context).split(2, 0);
+                    NDList parts = sd.unet().forward(in.toType(dt, false), t, context).toType(DataType.FLOAT32, false).split(2, 0);
                     NDArray guided = DdimSampler.guide(parts.get(0), parts.get(1), guidance);
                     NDArray next = sampler.step(guided, timesteps[i], x);
                     if (listener != null) listener.onStep(i, timesteps[i], guided, next);
@@ -84,7 +86,8 @@ public final class TextToImage {
     /** vae.decode(latents / scaling_factor), mapped from [-1, 1] to [0, 1] and clamped. */
     public static NDArray decodeToUnit(StableDiffusion sd, NDArray latents) {
         try (NoGrad ignored = new NoGrad()) {
-            NDArray decoded = sd.vae().decode(latents.div(sd.vae().config.scalingFactor()));
+            NDArray z = latents.div(sd.vae().config.scalingFactor()).toType(sd.vae().dataType(), false);
+            NDArray decoded = sd.vae().decode(z).toType(DataType.FLOAT32, false);
             return decoded.div(2f).add(0.5f).clip(0f, 1f);
         }
     }

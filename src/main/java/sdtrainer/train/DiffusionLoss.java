@@ -3,7 +3,9 @@ package sdtrainer.train;
 import ai.djl.ndarray.NDArray;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.model.unet.UNet2DConditionModel;
+import ai.djl.ndarray.types.DataType;
 import sdtrainer.nn.Checkpointing;
+import sdtrainer.nn.Ops;
 
 /** The denoising objective of one batch: noise the latents, predict, compare with epsilon or v by MSE. */
 public final class DiffusionLoss {
@@ -30,15 +32,17 @@ public final class DiffusionLoss {
                                  Checkpointing checkpointing) {
         NDArray noisy = schedule.addNoise(latents, noise, timesteps);
         NDArray target = vPrediction ? schedule.velocity(latents, noise, timesteps) : noise;
-        NDArray pred = unet.forward(noisy, timesteps, context, null, checkpointing);
+        // an fp16 UNet (--amp, frozen base) computes in half; the loss and trained fp32 tensors stay in float32
+        DataType dt = unet.dataType();
+        NDArray pred = Ops.castKeepingGrad(unet.forward(noisy.toType(dt, false), timesteps,
+                Ops.castKeepingGrad(context, dt), null, checkpointing), DataType.FLOAT32);
         NDArray p = pred, t = target;
         if (mask != null) {
             NDArray m = mask.expandDims(1);
             p = p.mul(m);
             t = t.mul(m);
         }
-        NDArray loss = p.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
-                .sub(t.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)).square().mean();
+        NDArray loss = p.sub(t).square().mean();
         return new Result(loss, pred, target, noisy);
     }
 }

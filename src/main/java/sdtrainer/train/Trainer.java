@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import org.slf4j.Logger;
@@ -27,6 +28,7 @@ import sdtrainer.config.ConfigLoader;
 import sdtrainer.log.TensorBoardWriter;
 import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.NoGrad;
+import sdtrainer.nn.Ops;
 import sdtrainer.nn.Noise;
 import sdtrainer.nn.Parameter;
 import sdtrainer.pipeline.ImageTensors;
@@ -81,6 +83,7 @@ public final class Trainer {
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private int skippedSamples;
     private int sampleSteps = SAMPLE_STEPS;
+    private boolean halfFrozen;
     private final TimestepRange timestepRange;
 
     /**
@@ -103,6 +106,26 @@ public final class Trainer {
     /** Asks the loop to stop after the current step and save (SIGINT / SIGTERM). */
     public void requestStop() {
         stopRequested.set(true);
+    }
+
+    /**
+     * Runs the frozen parts in float16 as --amp does on CUDA, on any device (tests check the casts on CPU,
+     * where torch also computes in half).
+     */
+    public void forceHalfPrecisionFrozenParts() {
+        this.halfFrozen = true;
+    }
+
+    /**
+     * --amp: the frozen parts compute in float16 (the VAE, the text encoder unless it learns, and the base UNet
+     * under an adapter); trained parameters, the loss and the optimizer stay in float32.
+     */
+    private void halfPrecisionForFrozenParts() {
+        sd.vae().toType(DataType.FLOAT16);
+        if (!textEncoderLearns()) sd.textEncoder().toType(DataType.FLOAT16);
+        if (network != null) sd.unet().toType(DataType.FLOAT16);
+        LOG.info("--amp: frozen parts in float16 (vae{}{}), trained parameters in float32",
+                textEncoderLearns() ? "" : ", text encoder", network != null ? ", unet base" : "");
     }
 
     /** Fewer DDIM steps for save-point samples (tests, the embedded demo); the default is the original's 30. */
@@ -134,9 +157,13 @@ public final class Trainer {
         boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
         LOG.info("target: {}{}", vPrediction ? "v-prediction" : "epsilon (noise)",
                 cfg.vPrediction() ? " (--v_prediction)" : " (from scheduler_config.json)");
-        if (cfg.amp()) LOG.warn("--amp is not implemented in this version: training runs in float32 on {}", sd.manager().getDevice());
-
         AdamW optimizer = new AdamW(parameterGroups());
+        if (cfg.amp() && !sd.manager().getDevice().isGpu() && !halfFrozen) {
+            LOG.info("--amp has no effect on {}: half precision is not faster there, training runs in float32",
+                    sd.manager().getDevice());
+        } else if (cfg.amp() || halfFrozen) {
+            halfPrecisionForFrozenParts();
+        }
         int stepsPerPass = data.epoch(new Random(0), minibatch).size();
         int passes = Math.max(1, cfg.epochs() / repeat);
         long total = (long) passes * stepsPerPass;
@@ -302,6 +329,7 @@ public final class Trainer {
                         context = sd.encodePrompts(captions, m);
                     }
                 }
+                context = Ops.castKeepingGrad(context, DataType.FLOAT32);
                 timer.mark("text_encoder", context);
                 if (repeat > 1) {
                     latents = latents.tile(new long[] {repeat, 1, 1, 1});
@@ -343,8 +371,9 @@ public final class Trainer {
         NDArray x = m.create(flat, new Shape(batch.size(), shape[0], shape[1], shape[2]));
         if (batch.get(0).isLatent()) return x.mul(scale);
         try (NoGrad ignored = new NoGrad()) {
-            var posterior = sd.vae().encode(x);
-            return posterior.sample(noise.gaussian(m, posterior.mean().getShape(), m.getDevice())).mul(scale);
+            var posterior = sd.vae().encode(x.toType(sd.vae().dataType(), false));
+            NDArray eps = noise.gaussian(m, posterior.mean().getShape(), m.getDevice()).toType(sd.vae().dataType(), false);
+            return posterior.sample(eps).toType(DataType.FLOAT32, false).mul(scale);
         }
     }
 

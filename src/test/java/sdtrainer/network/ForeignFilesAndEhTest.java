@@ -173,10 +173,10 @@ class ForeignFilesAndEhTest {
             boolean mode = JniUtils.isGradMode();
             JniUtils.setGradMode(true);
             try {
-                NDArray half = GradCast.to(p.mul(2f), DataType.FLOAT16);
+                NDArray half = sdtrainer.nn.Ops.castKeepingGrad(p.mul(2f), DataType.FLOAT16);
                 assertEquals(DataType.FLOAT16, half.getDataType());
-                NDArray back = GradCast.to(half.mul(half), DataType.FLOAT32);
-                assertSame(back, GradCast.to(back, DataType.FLOAT32));
+                NDArray back = sdtrainer.nn.Ops.castKeepingGrad(half.mul(half), DataType.FLOAT32);
+                assertSame(back, sdtrainer.nn.Ops.castKeepingGrad(back, DataType.FLOAT32));
                 NDArray loss = back.sum();
                 JniUtils.backward((PtNDArray) loss, (PtNDArray) m.create(1f), false, false);
                 assertArrayEquals(new float[] {8, 16, 24}, p.getGradient().toFloatArray(), "d/dp sum((2p)^2) = 8p");
