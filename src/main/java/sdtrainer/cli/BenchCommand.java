@@ -8,6 +8,8 @@ import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
+import sdtrainer.network.Network;
+import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
@@ -35,6 +37,9 @@ public final class BenchCommand implements Callable<Integer> {
     int batchSize;
     @Option(names = "--steps", defaultValue = "10", description = "timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE})")
     int steps;
+    @Option(names = "--lora", defaultValue = "0", paramLabel = "RANK",
+            description = "time LoRA training of this rank instead of a full fine-tune (default: ${DEFAULT-VALUE})")
+    int lora;
     @Option(names = "--train_encoder", description = "also train the text encoder")
     boolean trainEncoder;
     @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
@@ -47,8 +52,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batchSize < 1 || steps < 1) {
-            spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1");
+        if (batchSize < 1 || steps < 1 || lora < 0) {
+            spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
         EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
@@ -70,7 +75,12 @@ public final class BenchCommand implements Callable<Integer> {
                 for (int j = 0; j < lat.length; j++) lat[j] = (float) r.nextGaussian();
                 batch.add(new Sample("bench" + i, "a photo of a cat, masterpiece, best quality", lat, null, null, new long[] {c, h, w}));
             }
-            Trainer trainer = new Trainer(cfg, sd, null, null, new PrintStream(PrintStream.nullOutputStream()), false);
+            Network network = null;
+            if (lora > 0) {
+                network = NetworkFactory.create(sd, "lora", lora, 1.0, 4, false, trainEncoder, sd.manager(), 0);
+                network.attach();
+            }
+            Trainer trainer = new Trainer(cfg, sd, null, network, new PrintStream(PrintStream.nullOutputStream()), false);
             report(trainer.benchmark(batch, 2, steps), steps, batchSize, engine.device());
         }
         return CommandLine.ExitCode.OK;

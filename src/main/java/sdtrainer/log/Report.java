@@ -203,7 +203,7 @@ public final class Report {
         g.dispose();
         ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        try (ImageOutputStream ios = ImageIO.createImageOutputStream(buffer)) {
+        try (ImageOutputStream ios = new javax.imageio.stream.MemoryCacheImageOutputStream(buffer)) {
             writer.setOutput(ios);
             ImageWriteParam param = writer.getDefaultWriteParam();
             param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);

@@ -96,8 +96,12 @@ public final class TensorBoardWriter implements AutoCloseable {
     /** Encodes {@code image} as PNG and logs it. */
     public void addImage(String tag, BufferedImage image, long step) throws IOException {
         ByteArrayOutputStream png = new ByteArrayOutputStream();
-        if (!ImageIO.write(image, "png", png)) {
-            throw new IllegalArgumentException("no PNG encoder for image type " + image.getType());
+        // a memory cache: ImageIO's default file cache registers a shutdown hook, which fails while a stopped
+        // run (Ctrl-C) is saving its last samples
+        try (javax.imageio.stream.ImageOutputStream out = new javax.imageio.stream.MemoryCacheImageOutputStream(png)) {
+            if (!ImageIO.write(image, "png", out)) {
+                throw new IllegalArgumentException("no PNG encoder for image type " + image.getType());
+            }
         }
         addImage(tag, png.toByteArray(), step);
     }

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The sample and inspect subcommands end to end on the tiny fixture. */
+/** The sample, inspect and bench subcommands end to end on the tiny fixture. */
 class SampleInspectCommandTest {
     private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
 
@@ -56,6 +56,21 @@ class SampleInspectCommandTest {
             Path fa = tmp.resolve("a").resolve("sample_4545_" + i + ".png");
             assertTrue(a.out().contains(fa.toString()), a.out());
             assertArrayEquals(Files.readAllBytes(fa), Files.readAllBytes(tmp.resolve("b").resolve("sample_4545_" + i + ".png")));
+        }
+    }
+
+    @Test
+    void benchPrintsItsFiguresAsJson() throws Exception {
+        assumeTrue(Files.isDirectory(FIXTURE));
+        Run r = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",
+                "--lora", "2", "--json", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(json.get("samples_per_second").asDouble() > 0, r.out());
+        assertTrue(json.get("ms_per_step").asDouble() > 0, r.out());
+        assertTrue(json.get("peak_rss_mb").asDouble() > 0, r.out());
+        for (String phase : new String[] {"data", "text_encoder", "unet_forward", "backward", "optimizer"}) {
+            assertTrue(json.get("split_ms").has(phase), phase);
         }
     }
 
