@@ -200,6 +200,12 @@ public final class Trainer {
                         long t0 = System.nanoTime();
                         float loss = step(batch, repeat, vPrediction, noise, optimizer, StepTimer.OFF);
                         step++;
+                        if (!Float.isFinite(loss)) {
+                            // the weights are already spoiled by this step's update: stop before saving them
+                            throw new IOException("the loss became " + loss + " at step " + step + " (epoch "
+                                    + (pass * repeat + 1) + "); nothing was saved from this point. Lower --lr or check the"
+                                    + " data of this minibatch: " + batch.stream().map(Sample::stem).toList());
+                        }
                         double sps = batch.size() * repeat / ((System.nanoTime() - t0) / 1e9);
                         lossEma = Double.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
                         lastCaptions = batch.stream().map(Sample::caption).toList();
