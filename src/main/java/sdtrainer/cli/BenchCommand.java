@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -42,8 +41,8 @@ public final class BenchCommand implements Callable<Integer> {
     int lora;
     @Option(names = "--train_encoder", description = "also train the text encoder")
     boolean trainEncoder;
-    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
-    String device;
+    @CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
     @Option(names = "--json", description = "print the figures as one JSON object on stdout")
     boolean json;
 
@@ -56,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
-        EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
+        EngineInfo engine = device.start(0);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("model", model.toString());
         settings.put("resolution", resolution);

@@ -7,7 +7,6 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,8 +28,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "" + Demo.DEFAULT_STEPS, paramLabel = "N",
             description = "about this many training steps, rounded to whole epochs (default: ${DEFAULT-VALUE})")
     int steps;
-    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
-    String device;
+    @CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
     // The demo's tensors are tiny: on a busy 2-core machine one thread ran 10x faster than two.
     @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
             description = "intra-op CPU threads; 0 keeps the engine default (default: ${DEFAULT-VALUE})")
@@ -46,7 +45,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         EngineInfo engine;
         try {
-            engine = EngineSetup.start(Optional.ofNullable(device), threads);
+            engine = device.start(threads);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

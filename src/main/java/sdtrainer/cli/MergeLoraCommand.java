@@ -10,7 +10,6 @@ import sdtrainer.pipeline.StableDiffusion;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code sd-trainer merge-lora}: bakes a LoRA (ours or kohya-format) or EH file into a full model directory. */
@@ -25,8 +24,8 @@ public final class MergeLoraCommand implements Callable<Integer> {
     double scale;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "directory for the merged model")
     Path output;
-    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
-    String device;
+    @CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -37,7 +36,7 @@ public final class MergeLoraCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer merge-lora: " + lora + " is not a file");
             return CommandLine.ExitCode.USAGE;
         }
-        EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
+        EngineInfo engine = device.start(0);
         try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
             LoraMerge.merge(sd, lora, scale);
             sd.save(output, DType.F32);

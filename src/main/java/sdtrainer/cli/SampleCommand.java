@@ -14,7 +14,6 @@ import sdtrainer.pipeline.TextToImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code sd-trainer sample}: txt2img with DDIM and classifier-free guidance. */
@@ -46,8 +45,8 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--lora_scale", defaultValue = "1.0", paramLabel = "S",
             description = "multiplier of the --lora network (default: ${DEFAULT-VALUE})")
     double loraScale;
-    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
-    String device;
+    @CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -58,7 +57,7 @@ public final class SampleCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer sample: --steps and --count must be >= 1 and --guidance >= 0");
             return CommandLine.ExitCode.USAGE;
         }
-        EngineInfo engine = EngineSetup.start(Optional.ofNullable(device), 0);
+        EngineInfo engine = device.start(0);
         Files.createDirectories(output);
         try (NDManager m = NDManager.newBaseManager(engine.device());
              StableDiffusion sd = StableDiffusion.load(model, engine.device())) {

@@ -7,15 +7,15 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import sdtrainer.cli.DeviceOption;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.cli.EngineInfo;
-import sdtrainer.cli.EngineSetup;
 import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
@@ -68,8 +68,8 @@ public final class LatentCommand implements Callable<Integer> {
                 + " (default: ${DEFAULT-VALUE})")
     private long seed;
 
-    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: the first GPU if any, else cpu)")
-    private String device;
+    @Mixin
+    DeviceOption device = new DeviceOption();
 
     @Option(names = {"--threads", "-p"}, paramLabel = "N",
             description = "images decoded in parallel (default: all cores)")
@@ -91,7 +91,7 @@ public final class LatentCommand implements Callable<Integer> {
         PreprocessOptions.requireDirectory(spec, model, "--model");
         EngineInfo engine;
         try {
-            engine = EngineSetup.start(Optional.ofNullable(device), 0);
+            engine = device.start(0);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
