@@ -43,7 +43,7 @@ final class EhModule implements Adapter {
         NDArray y = ai.djl.nn.core.Linear.linear(in.reshape(grouped), weight, null).singletonOrThrow();
         long[] flat = s.clone();
         flat[s.length - 1] = (long) groups * weight.getShape().get(0);
-        return Ops.castKeepingGrad(y.reshape(flat).mul((float) multiplier), x.getDataType());
+        return Ops.castKeepingGrad(Ops.scale(y.reshape(flat), (float) multiplier), x.getDataType());
     }
 
     @Override

@@ -60,7 +60,7 @@ final class LoraModule implements Adapter {
             NDArray h = ai.djl.nn.core.Linear.linear(in, down, null).singletonOrThrow();
             out = ai.djl.nn.core.Linear.linear(h, up, null).singletonOrThrow();
         }
-        return Ops.castKeepingGrad(out.mul(scale()), x.getDataType());
+        return Ops.castKeepingGrad(Ops.scale(out, scale()), x.getDataType());
     }
 
     /** The weight change this pair stands for, shaped like the base weight: up @ down * scale (fp32). */

@@ -11,6 +11,25 @@ import ai.djl.ndarray.types.Shape;
 public final class Ops {
     private Ops() {}
 
+    /**
+     * x times s. Use this, not {@code x.mul(s)}, wherever a gradient may flow: DJL wraps s in a tensor over a
+     * Java buffer and closes it right after the op, yet autograd keeps that tensor for the backward pass, so
+     * on CPU the gradient reads freed memory (intermittent NaN gradients). A torch-allocated scalar stays
+     * alive for as long as the graph holds it.
+     */
+    public static NDArray scale(NDArray x, float s) {
+        try (NDArray scalar = x.getManager().full(new Shape(), s, DataType.FLOAT32, x.getDevice())) {
+            return x.mul(scalar);
+        }
+    }
+
+    /** x divided by s, safe under autograd for the reason given at {@link #scale}. */
+    public static NDArray divide(NDArray x, float s) {
+        try (NDArray scalar = x.getManager().full(new Shape(), s, DataType.FLOAT32, x.getDevice())) {
+            return x.div(scalar);
+        }
+    }
+
     public static NDArray silu(NDArray x) {
         return x.mul(x.getNDArrayInternal().sigmoid());
     }
@@ -22,7 +41,7 @@ public final class Ops {
 
     /** CLIP's quick_gelu: x * sigmoid(1.702 x). */
     public static NDArray quickGelu(NDArray x) {
-        return x.mul(x.mul(1.702f).getNDArrayInternal().sigmoid());
+        return x.mul(scale(x, 1.702f).getNDArrayInternal().sigmoid());
     }
 
     /**
@@ -56,7 +75,7 @@ public final class Ops {
         NDArray qh = q.reshape(b, lq, heads, d).transpose(0, 2, 1, 3);
         NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 3, 1);
         NDArray vh = v.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
-        NDArray scores = qh.matMul(kh).mul((float) (1.0 / Math.sqrt(d)));
+        NDArray scores = scale(qh.matMul(kh), (float) (1.0 / Math.sqrt(d)));
         if (mask != null) scores = scores.add(mask);
         DataType dt = scores.getDataType();
         NDArray probs = dt == DataType.FLOAT16

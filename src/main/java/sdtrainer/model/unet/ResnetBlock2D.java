@@ -33,6 +33,6 @@ public final class ResnetBlock2D extends Module {
         h = conv2.forward(Ops.silu(norm2.forward(h)));
         NDArray skip = conv_shortcut != null ? conv_shortcut.forward(x) : x;
         NDArray out = skip.add(h);
-        return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);
+        return outputScaleFactor == 1f ? out : Ops.divide(out, outputScaleFactor);
     }
 }
