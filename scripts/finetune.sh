@@ -29,23 +29,6 @@ JAVA_OPTS="${JAVA_OPTS:-}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
-
-# --name when the value is 1, --no-name otherwise.
-flag() { if [[ "$2" == 1 ]]; then echo "--$1"; else echo "--no-$1"; fi; }
-
-[[ -f "$JAR" ]] || { echo "finetune: $JAR not found; build it with: mvn -B package -DskipTests" >&2; exit 1; }
-if [[ "$DEVICE" == cuda* && -z "${PYTORCH_LIBRARY_PATH:-}" ]]; then
-    eval "$("$here/setup-gpu-box.sh")"
-fi
-
-args=(
-    --model "$MODEL" --dataset "$DATASET" --output "$OUTPUT" --image_log "$IMAGE_LOG"
-    --resolution "$RESOLUTION" --batch_size "$BATCH_SIZE" --lr "$LR" --lr_scheduler "$LR_SCHEDULER"
-    --epochs "$EPOCHS" --save_n_epochs "$SAVE_N_EPOCHS" --lora 0
-    "$(flag train_encoder "$TRAIN_ENCODER")" "$(flag up_only "$UP_ONLY")" "$(flag v_prediction "$V_PREDICTION")"
-    "$(flag use_bucket "$USE_BUCKET")" "$(flag amp "$AMP")"
-    "$(flag gradient_checkpointing "$GRADIENT_CHECKPOINTING")" "$(flag wandb "$WANDB")"
-    --save_precision "$SAVE_PRECISION" --seed "$SEED" --device "$DEVICE"
-)
-read -r -a java_opts <<< "$JAVA_OPTS"
-exec java "${java_opts[@]}" -jar "$JAR" "${args[@]}" "$@"
+# shellcheck source=SCRIPTDIR/lib/run-trainer.bash
+source "$here/lib/run-trainer.bash"
+run_trainer finetune --lora 0 "$(flag up_only "$UP_ONLY")" "$(flag v_prediction "$V_PREDICTION")" "$@"

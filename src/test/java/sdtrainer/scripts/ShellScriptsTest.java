@@ -20,7 +20,10 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The GPU-box scripts: shellcheck-clean (where shellcheck is installed), and set-up caches libtorch once. */
+/**
+ * The GPU-box scripts: shellcheck-clean (where shellcheck is installed), set-up caches libtorch once, and the
+ * training scripts build the command line their settings describe.
+ */
 class ShellScriptsTest {
 
     private static final Path SCRIPTS = Path.of("scripts");
@@ -109,5 +112,46 @@ class ShellScriptsTest {
         try (Stream<Path> left = Files.list(cache)) {
             assertEquals(List.of(), left.toList(), "nothing half-done left in the cache");
         }
+    }
+
+    /** Runs a training script with a stand-in {@code java} on PATH that prints its arguments, one per line. */
+    private static List<String> javaArguments(Path dir, String script, Map<String, String> settings)
+            throws IOException, InterruptedException {
+        assumeTrue(onPath("bash"), "needs bash");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path fakeJava = bin.resolve("java");
+        Files.writeString(fakeJava, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
+        assertTrue(fakeJava.toFile().setExecutable(true));
+        Path jar = Files.createFile(dir.resolve("fake.jar"));
+        Map<String, String> env = new java.util.HashMap<>(settings);
+        env.put("PATH", bin + ":" + System.getenv("PATH"));
+        env.put("JAR", jar.toString());
+        env.put("DEVICE", "cpu");
+        Result r = run(dir, env, "bash", "scripts/" + script, "--prompt", "a photo of sks dog");
+        assertEquals(0, r.exit(), r.stderr());
+        return r.stdout().lines().toList();
+    }
+
+    @Test
+    void trainLoraPassesEverySettingAndTheExtraOptions(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> args = javaArguments(dir, "train-lora.sh",
+                Map.of("JAVA_OPTS", "-Xmx8g -Dx=1", "EPOCHS", "7", "LORA", "16", "USE_BUCKET", "1", "AMP", "0"));
+        assertEquals(List.of("-Xmx8g", "-Dx=1", "-jar", dir.resolve("fake.jar").toString()), args.subList(0, 4));
+        String line = String.join(" ", args);
+        assertTrue(line.contains("--epochs 7 "), line);
+        assertTrue(line.contains("--lora 16 --lora_alpha 1 --network lora"), line);
+        assertTrue(args.contains("--use_bucket") && args.contains("--no-amp") && args.contains("--train_encoder"), line);
+        assertTrue(line.contains("--device cpu"), line);
+        assertEquals(List.of("--prompt", "a photo of sks dog"), args.subList(args.size() - 2, args.size()));
+    }
+
+    @Test
+    void finetuneTrainsTheWholeModel(@TempDir Path dir) throws IOException, InterruptedException {
+        List<String> args = javaArguments(dir, "finetune.sh", Map.of("V_PREDICTION", "1"));
+        String line = String.join(" ", args);
+        assertEquals("-jar", args.get(0), "no JAVA_OPTS, no empty argument");
+        assertTrue(line.contains("--lora 0 --no-up_only --v_prediction"), line);
+        assertTrue(line.contains("--lr 5e-6 --lr_scheduler constant"), line);
+        assertTrue(args.contains("--gradient_checkpointing") && !line.contains("--network"), line);
     }
 }

@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.preprocess.Bucketing;
-import sdtrainer.preprocess.Progress;
 
 /** {@code preprocess bucketing}: the original {@code bucketing.py} with its option names. */
 @Command(name = "bucketing", sortOptions = false,
@@ -49,23 +49,14 @@ public final class BucketingCommand implements Callable<Integer> {
             description = "largest aspect ratio of a bucket; its inverse is the smallest (default: ${DEFAULT-VALUE})")
     private double maxRatio;
 
-    @Option(names = {"--threads", "-p"}, paramLabel = "N",
-            description = "images processed in parallel (default: all cores)")
-    private Integer threads;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-    private boolean help;
+    @Mixin
+    private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        Bucketing.Options options;
-        try {
-            options = new Bucketing.Options(resolution, minLength, maxLength, maxRatio);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        int workers = PreprocessOptions.threads(spec, threads);
-        PreprocessOptions.requireDirectory(spec, inputDir, "--input_dir");
+        Bucketing.Options options = common.build(() -> new Bucketing.Options(resolution, minLength, maxLength, maxRatio));
+        int workers = common.workers();
+        common.requireDirectory(inputDir, "--input_dir");
         if (sameDirectory(inputDir, outputDir)) {
             throw new ParameterException(spec.commandLine(),
                     "--output_dir must differ from --input_dir: outputs named <stem>.png would replace the inputs");
@@ -75,7 +66,7 @@ public final class BucketingCommand implements Callable<Integer> {
         Bucketing.Result result;
         try {
             result = Bucketing.run(inputDir, outputDir, options, workers,
-                    new Progress("bucketing", err, Progress.consoleIsTerminal()));
+                    common.progress());
         } catch (IOException e) {
             err.println("bucketing: " + e.getMessage());
             return 1;

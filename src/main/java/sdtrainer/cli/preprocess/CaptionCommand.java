@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -37,17 +38,13 @@ public final class CaptionCommand implements Callable<Integer> {
             description = "file of tags to leave out, one per line or comma-separated (# starts a comment line)")
     private Path excludeTagsFile;
 
-    @Option(names = {"--threads", "-p"}, paramLabel = "N",
-            description = "metadata files processed in parallel (default: all cores)")
-    private Integer threads;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-    private boolean help;
+    @Mixin
+    private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        int workers = PreprocessOptions.threads(spec, threads);
-        PreprocessOptions.requireDirectory(spec, dataset, "--dataset");
+        int workers = common.workers();
+        common.requireDirectory(dataset, "--dataset");
         PrintWriter err = spec.commandLine().getErr();
         Set<String> exclude = Set.of();
         if (excludeTagsFile != null) {
@@ -63,7 +60,7 @@ public final class CaptionCommand implements Callable<Integer> {
         }
         try {
             Progress.Summary summary = Caption.run(dataset, new Caption.Options(useOriginTag, exclude), workers,
-                    new Progress("caption", err, Progress.consoleIsTerminal()));
+                    common.progress());
             return summary.anyFailed() ? 1 : 0;
         } catch (IOException e) {
             err.println("caption: " + e.getMessage());

@@ -5,9 +5,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.preprocess.FaceMask;
 import sdtrainer.preprocess.Progress;
@@ -46,27 +46,18 @@ public final class CreateMaskCommand implements Callable<Integer> {
             description = "smallest face side in pixels (default: ${DEFAULT-VALUE})")
     private int minSize;
 
-    @Option(names = {"--threads", "-p"}, paramLabel = "N",
-            description = "images processed in parallel (default: all cores)")
-    private Integer threads;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-    private boolean help;
+    @Mixin
+    private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        FaceMask.Options options;
-        try {
-            options = new FaceMask.Options(cascade, scaleFactor, minNeighbors, minSize);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        int workers = PreprocessOptions.threads(spec, threads);
-        PreprocessOptions.requireDirectory(spec, path, "--path");
+        FaceMask.Options options = common.build(() -> new FaceMask.Options(cascade, scaleFactor, minNeighbors, minSize));
+        int workers = common.workers();
+        common.requireDirectory(path, "--path");
         PrintWriter err = spec.commandLine().getErr();
         try {
             Progress.Summary summary = FaceMask.run(path, outputPath, options, workers,
-                    new Progress("create-mask", err, Progress.consoleIsTerminal()));
+                    common.progress());
             return summary.anyFailed() ? 1 : 0;
         } catch (IOException e) {
             err.println("create-mask: " + e.getMessage());

@@ -13,7 +13,6 @@ import picocli.CommandLine.Mixin;
 import sdtrainer.cli.DeviceOption;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.cli.EngineInfo;
 import sdtrainer.io.SafeTensorsSet;
@@ -71,35 +70,21 @@ public final class LatentCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device = new DeviceOption();
 
-    @Option(names = {"--threads", "-p"}, paramLabel = "N",
-            description = "images decoded in parallel (default: all cores)")
-    private Integer threads;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-    private boolean help;
+    @Mixin
+    private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        Latent.Options options;
-        try {
-            options = new Latent.Options(batchSize, start, end, parseMode(), seed);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        int workers = PreprocessOptions.threads(spec, threads);
-        PreprocessOptions.requireDirectory(spec, directory, "--directory");
-        PreprocessOptions.requireDirectory(spec, model, "--model");
-        EngineInfo engine;
-        try {
-            engine = device.start(0);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        Latent.Options options = common.build(() -> new Latent.Options(batchSize, start, end, parseMode(), seed));
+        int workers = common.workers();
+        common.requireDirectory(directory, "--directory");
+        common.requireDirectory(model, "--model");
+        EngineInfo engine = common.build(() -> device.start(0));
         PrintWriter err = spec.commandLine().getErr();
         try (NDManager manager = NDManager.newBaseManager(engine.device())) {
             AutoencoderKL vae = loadVae(model, manager);
             Progress.Summary summary = Latent.run(directory, outputPath, vae, manager, options, workers,
-                    new Progress("latent", err, Progress.consoleIsTerminal()));
+                    common.progress());
             return summary.anyFailed() ? 1 : 0;
         } catch (IOException | IllegalArgumentException e) {
             err.println("latent: " + e.getMessage());

@@ -7,11 +7,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import sdtrainer.preprocess.Progress;
 import sdtrainer.preprocess.Tagger;
 
 /** {@code preprocess tagger}: the original {@code tagger.py} (WD14 tagger) on ONNX Runtime, with its option names. */
@@ -59,32 +59,23 @@ public final class TaggerCommand implements Callable<Integer> {
                 + " (default: ${DEFAULT-VALUE})")
     private String captionExtension;
 
-    @Option(names = {"--threads", "-p"}, paramLabel = "N",
-            description = "images decoded in parallel (default: all cores)")
-    private Integer threads;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-    private boolean help;
+    @Mixin
+    private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        Tagger.Options options;
-        try {
-            options = new Tagger.Options(threshold, batchSize, parseFormat(), captionExtension);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        Tagger.Options options = common.build(() -> new Tagger.Options(threshold, batchSize, parseFormat(), captionExtension));
         if (imageSize != null && imageSize < 1) {
             throw new ParameterException(spec.commandLine(), "--image_size must be positive, got " + imageSize);
         }
-        int workers = PreprocessOptions.threads(spec, threads);
-        PreprocessOptions.requireDirectory(spec, directory, "--directory");
-        PreprocessOptions.requireDirectory(spec, model, "--model");
+        int workers = common.workers();
+        common.requireDirectory(directory, "--directory");
+        common.requireDirectory(model, "--model");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (Tagger tagger = Tagger.load(model, imageSize)) {
             Tagger.Result result = Tagger.run(directory, outputPath, tagger, options, workers,
-                    new Progress("tagger", err, Progress.consoleIsTerminal()));
+                    common.progress());
             for (Map.Entry<String, Integer> rating : result.ratings().entrySet()) {
                 out.println(rating.getKey() + ": " + rating.getValue());
             }
