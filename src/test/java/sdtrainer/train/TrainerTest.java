@@ -270,27 +270,6 @@ public class TrainerTest {
     }
 
     @Test
-    void nativeMemoryStaysFlatOverHundredsOfSteps(@TempDir Path tmp) throws Exception {
-        Path ds = bucketDataset(tmp.resolve("ds"));
-        TrainConfig cfg = config(ds, tmp, Map.of("use_bucket", true, "epochs", 100, "save_n_epochs", 1000));
-        try (StableDiffusion sd = StableDiffusion.load(FIXTURE, ai.djl.Device.cpu())) {
-            train(cfg, sd);
-        }
-        ObjectMapper json = new ObjectMapper();
-        List<String> lines = Files.readAllLines(tmp.resolve("model/metrics.jsonl"));
-        assertEquals(300, lines.size());
-        var at150 = json.readTree(lines.get(149));
-        var at300 = json.readTree(lines.get(299));
-        // exact: no tensor created by a step outlives it
-        assertEquals(at150.get("live_tensors").asInt(), at300.get("live_tensors").asInt(), "live tensors at step 150 and 300");
-        // coarse: RSS also carries allocator and Java heap warm-up, which levels off near step 200 here (measured
-        // over 1200 steps: 485 MiB at step 50, 713 at 200, 717 at 1200); a native leak of 1 MiB per step fails
-        double rss150 = at150.get("rss_mb").asDouble(), rss300 = at300.get("rss_mb").asDouble();
-        assumeTrue(rss150 > 0, "RSS not readable on this OS");
-        assertTrue(rss300 - rss150 < 150, "RSS grew from " + rss150 + " MiB at step 150 to " + rss300 + " MiB at step 300");
-    }
-
-    @Test
     void badSamplesAreListedByFileOrSkipped(@TempDir Path tmp) throws Exception {
         Path ds = bucketDataset(tmp.resolve("ds"));
         Files.delete(ds.resolve("b.caption"));
