@@ -22,7 +22,6 @@ import sdtrainer.config.ConfigException;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.ConfigValidator;
 import sdtrainer.config.TrainConfig;
-import sdtrainer.train.Trainer;
 
 /**
  * The root command {@code sd-trainer}: its options are the training options ({@link TrainConfig}).
@@ -105,16 +104,11 @@ public final class TrainCommand implements Callable<Integer> {
     private int train(TrainConfig config, EngineInfo engine) {
         PrintWriter err = spec.commandLine().getErr();
         try {
-            TrainingRun run = TrainingRun.prepare(config, engine.device());
-            Thread hook = new Thread(run::interruptAndWait, "sd-trainer-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                Trainer.Summary s = run.execute();
+            return TrainingRun.prepare(config, engine.device()).execute(s -> {
                 err.println(PREFIX + s.summaryLine());
-            } finally {
-                if (!run.interrupted()) Runtime.getRuntime().removeShutdownHook(hook);
-            }
-            return CommandLine.ExitCode.OK;
+                err.flush();
+                return CommandLine.ExitCode.OK;
+            });
         } catch (java.io.IOException e) {
             err.println(PREFIX + e.getMessage());
             return CommandLine.ExitCode.SOFTWARE;

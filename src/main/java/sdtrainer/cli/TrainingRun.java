@@ -13,15 +13,11 @@ import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
 import java.io.IOException;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /** One training run from a validated config: model and data loaded, then the loop, with graceful interruption. */
 final class TrainingRun {
     private final StableDiffusion sd;
     private final Trainer trainer;
-    private final CountDownLatch finished = new CountDownLatch(1);
-    private volatile boolean interrupted;
 
     private TrainingRun(StableDiffusion sd, Trainer trainer) {
         this.sd = sd;
@@ -61,27 +57,12 @@ final class TrainingRun {
         return n;
     }
 
-    Trainer.Summary execute() throws IOException, InterruptedException {
+    /** Trains and reports; Ctrl-C stops after the current step and saves. The model is closed at the end. */
+    <T> T execute(java.util.function.Function<Trainer.Summary, T> finish) throws IOException, InterruptedException {
         try {
-            return trainer.run();
+            return trainer.runUntilShutdown(finish);
         } finally {
             sd.close();
-            finished.countDown();
-        }
-    }
-
-    boolean interrupted() {
-        return interrupted;
-    }
-
-    /** Shutdown hook: ask the loop to stop after its step, then wait while it saves. */
-    void interruptAndWait() {
-        interrupted = true;
-        trainer.requestStop();
-        try {
-            finished.await(30, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

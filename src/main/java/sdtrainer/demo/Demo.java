@@ -87,11 +87,13 @@ public final class Demo {
             console.println("demo: training a rank-" + LORA_RANK + " LoRA for " + epochs + " epochs of " + perEpoch + " steps");
             Trainer trainer = new Trainer(cfg, sd, data, network, console, false);
             trainer.setSampleSteps(SAMPLE_STEPS);
-            Trainer.Summary summary = trainer.run();
-            Result result = new Result(model, dataset, output.resolveSibling(output.getFileName() + ".safetensors"), samples,
-                    output.resolve(MetricsLog.FILE_NAME), cfg.logDir().orElseThrow(), output.resolve(Report.FILE_NAME), summary);
-            printWhere(result, console);
-            return result;
+            return trainer.runUntilShutdown(summary -> {
+                Result result = new Result(model, dataset, output.resolveSibling(output.getFileName() + ".safetensors"),
+                        samples, output.resolve(MetricsLog.FILE_NAME), cfg.logDir().orElseThrow(),
+                        output.resolve(Report.FILE_NAME), summary);
+                printWhere(result, console);
+                return result;
+            });
         }
     }
 

@@ -47,6 +47,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -106,6 +108,33 @@ public final class Trainer {
     /** Asks the loop to stop after the current step and save (SIGINT / SIGTERM). */
     public void requestStop() {
         stopRequested.set(true);
+    }
+
+    /**
+     * {@link #run}, with Ctrl-C (SIGINT) or SIGTERM asking the loop to stop after its step; the JVM's exit then
+     * waits while the run saves and {@code finish} reports what was done; returns what {@code finish} returns.
+     */
+    public <T> T runUntilShutdown(java.util.function.Function<Summary, T> finish) throws IOException, InterruptedException {
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            requestStop();
+            try {
+                finished.await(30, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "sd-trainer-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return finish.apply(run());
+        } finally {
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it returns now that the run is over
+            }
+        }
     }
 
     /**
