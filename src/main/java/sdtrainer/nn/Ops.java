@@ -65,23 +65,38 @@ public final class Ops {
 
     /**
      * Multi-head scaled dot-product attention on [B, L, heads*d] projections, returning [B, Lq, heads*d].
-     * {@code mask} (or null) is added to the scores and broadcasts to [B, heads, Lq, Lk].
-     * Softmax runs in float32 when the inputs are half precision.
+     * {@code mask} (or null) is added to the scores and broadcasts to [B, heads, Lq, Lk]. Runs libtorch's
+     * scaled_dot_product_attention (flash kernels: the [Lq, Lk] scores are never stored whole), or matmul and
+     * softmax where that is unavailable.
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, int heads, NDArray mask) {
         long b = q.getShape().get(0), lq = q.getShape().get(1), inner = q.getShape().get(2);
         long lk = k.getShape().get(1);
         long d = inner / heads;
         NDArray qh = q.reshape(b, lq, heads, d).transpose(0, 2, 1, 3);
-        NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 3, 1);
+        NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
         NDArray vh = v.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
-        NDArray scores = scale(qh.matMul(kh), (float) (1.0 / Math.sqrt(d)));
+        NDArray out = fusedAttention ? TorchScriptKernels.attention(qh, kh, vh, mask) : null;
+        if (out == null) out = composedAttention(qh, kh, vh, mask);
+        return out.transpose(0, 2, 1, 3).reshape(b, lq, inner);
+    }
+
+    private static volatile boolean fusedAttention = true;
+
+    /** Chooses libtorch's fused attention (the default) or matmul + softmax, e.g. to compare them. */
+    public static void useFusedAttention(boolean fused) {
+        fusedAttention = fused;
+    }
+
+    /** Attention on [B, heads, L, d] by matmul and softmax (in float32 when the inputs are half precision). */
+    static NDArray composedAttention(NDArray qh, NDArray kh, NDArray vh, NDArray mask) {
+        NDArray scores = scale(qh.matMul(kh.transpose(0, 1, 3, 2)), (float) (1.0 / Math.sqrt(qh.getShape().get(3))));
         if (mask != null) scores = scores.add(mask);
         DataType dt = scores.getDataType();
         NDArray probs = dt == DataType.FLOAT16
                 ? castKeepingGrad(castKeepingGrad(scores, DataType.FLOAT32).softmax(-1), dt)
                 : scores.softmax(-1);
-        return probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, lq, inner);
+        return probs.matMul(vh);
     }
 
     /** Nearest-neighbour 2x upsampling of [N, C, H, W]. */

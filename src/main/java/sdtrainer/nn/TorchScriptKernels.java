@@ -1,0 +1,129 @@
+package sdtrainer.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (its
+ * source and a pickled instance in the archive layout torch.jit.save uses), so no Python is needed. Calls go
+ * through DJL's module forward in training mode and so stay in the autograd graph. The module has no
+ * parameters, so one instance serves every device.
+ */
+final class TorchScriptKernels {
+    private static final Logger LOG = LoggerFactory.getLogger(TorchScriptKernels.class);
+
+    private static final String SOURCE = String.join("\n",
+            "class Kernels(Module):",
+            "  __parameters__ = []",
+            "  __buffers__ = []",
+            "  training : bool",
+            "  def forward(self: __torch__.Kernels, x: Tensor) -> Tensor:",
+            "    return x",
+            "  def attention(self: __torch__.Kernels, q: Tensor, k: Tensor, v: Tensor) -> Tensor:",
+            "    return torch.scaled_dot_product_attention(q, k, v)",
+            "  def masked_attention(self: __torch__.Kernels, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:",
+            "    return torch.scaled_dot_product_attention(q, k, v, mask)",
+            "");
+
+    /** DJL runs the module method named by an input array called {@code module_method:<name>}. */
+    private static final String METHOD_MARKER = "module_method:";
+
+    private static volatile PtSymbolBlock module;
+    private static volatile boolean unavailable;
+
+    private TorchScriptKernels() {}
+
+    /**
+     * torch.nn.functional.scaled_dot_product_attention on [B, heads, L, d] (fused kernels where libtorch has
+     * them), with an additive {@code mask} or null; null when the kernels cannot be loaded.
+     */
+    static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        PtSymbolBlock m = module();
+        if (m == null) return null;
+        NDArray marker = q.getManager().create(0f);
+        try {
+            marker.setName(METHOD_MARKER + (mask == null ? "attention" : "masked_attention"));
+            NDList inputs = mask == null ? new NDList(marker, q, k, v) : new NDList(marker, q, k, v, mask);
+            return IValueUtils.forward(m, inputs, true).singletonOrThrow();
+        } finally {
+            marker.close();
+        }
+    }
+
+    private static PtSymbolBlock module() {
+        if (module == null && !unavailable) {
+            synchronized (TorchScriptKernels.class) {
+                if (module == null && !unavailable) {
+                    try {
+                        module = load();
+                    } catch (IOException | RuntimeException e) {
+                        unavailable = true;
+                        LOG.warn("fused attention unavailable, using matmul + softmax: {}", e.getMessage());
+                    }
+                }
+            }
+        }
+        return module;
+    }
+
+    private static PtSymbolBlock load() throws IOException {
+        Path file = Files.createTempFile("sd-trainer-kernels", ".pt");
+        try {
+            try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
+                put(zip, "data.pkl", pickledInstance());
+                put(zip, "code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
+                put(zip, "constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
+                put(zip, "version", "10\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            // a manager of its own that is never closed: the module lives as long as the JVM
+            PtNDManager manager = (PtNDManager) ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu());
+            return JniUtils.loadModule(manager, file, false, new String[0], new String[0], true);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** Pickle protocol 2 of {@code __torch__.Kernels()} with its one attribute, training = True. */
+    private static byte[] pickledInstance() {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.writeBytes(new byte[] {(byte) 0x80, 2});                                   // PROTO 2
+        p.writeBytes("c__torch__\nKernels\n".getBytes(StandardCharsets.US_ASCII));    // GLOBAL
+        p.writeBytes(new byte[] {')', (byte) 0x81, '}', '('});                       // (), NEWOBJ, {}, MARK
+        byte[] key = "training".getBytes(StandardCharsets.US_ASCII);
+        p.write('X');                                                                // BINUNICODE
+        p.writeBytes(new byte[] {(byte) key.length, 0, 0, 0});
+        p.writeBytes(key);
+        p.writeBytes(new byte[] {(byte) 0x88, 'u', 'b', '.'});                       // True, SETITEMS, BUILD, STOP
+        return p.toByteArray();
+    }
+
+    /** torch reads archive records stored uncompressed under one top-level folder. */
+    private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry("kernels/" + name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(data);
+        zip.closeEntry();
+    }
+}
