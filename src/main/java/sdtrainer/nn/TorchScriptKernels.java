@@ -41,11 +41,11 @@ final class TorchScriptKernels {
             "    return torch.scaled_dot_product_attention(q, k, v, mask)",
             "");
 
-    /** DJL runs the module method named by an input array called {@code module_method:<name>}. */
-    private static final String METHOD_MARKER = "module_method:";
-
     private static volatile PtSymbolBlock module;
     private static volatile boolean unavailable;
+    /** Arrays whose names tell DJL which module method to run ({@code module_method:<name>}); never passed to it. */
+    private static NDArray attentionMethod;
+    private static NDArray maskedAttentionMethod;
 
     private TorchScriptKernels() {}
 
@@ -56,14 +56,9 @@ final class TorchScriptKernels {
     static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
         PtSymbolBlock m = module();
         if (m == null) return null;
-        NDArray marker = q.getManager().create(0f);
-        try {
-            marker.setName(METHOD_MARKER + (mask == null ? "attention" : "masked_attention"));
-            NDList inputs = mask == null ? new NDList(marker, q, k, v) : new NDList(marker, q, k, v, mask);
-            return IValueUtils.forward(m, inputs, true).singletonOrThrow();
-        } finally {
-            marker.close();
-        }
+        // q first: the result joins the manager of the first input
+        NDList inputs = mask == null ? new NDList(q, k, v, attentionMethod) : new NDList(q, k, v, mask, maskedAttentionMethod);
+        return IValueUtils.forward(m, inputs, true).singletonOrThrow();
     }
 
     private static PtSymbolBlock module() {
@@ -91,12 +86,21 @@ final class TorchScriptKernels {
                 put(zip, "constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
                 put(zip, "version", "10\n".getBytes(StandardCharsets.US_ASCII));
             }
-            // a manager of its own that is never closed: the module lives as long as the JVM
+            // a manager of its own that is never closed: the module and the method markers live as long as the JVM
             PtNDManager manager = (PtNDManager) ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu());
+            attentionMethod = methodMarker(manager, "attention");
+            maskedAttentionMethod = methodMarker(manager, "masked_attention");
             return JniUtils.loadModule(manager, file, false, new String[0], new String[0], true);
         } finally {
             Files.deleteIfExists(file);
         }
+    }
+
+    private static NDArray methodMarker(PtNDManager manager, String method) {
+        NDArray marker = manager.create(0f);
+        marker.setName("module_method:" + method);
+        ai.djl.ndarray.NDScope.unregister(marker); // the first call may come inside a training step's scope
+        return marker;
     }
 
     /** Pickle protocol 2 of {@code __torch__.Kernels()} with its one attribute, training = True. */

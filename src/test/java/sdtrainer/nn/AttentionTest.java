@@ -13,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 /** libtorch's fused attention (reached through our TorchScript module) equals matmul + softmax, gradients included. */
 class AttentionTest {
@@ -64,7 +65,9 @@ class AttentionTest {
     void fusedKernelsAreAvailableOnThisEngine() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.ones(new Shape(1, 1, 2, 4));
-            assertNotNull(TorchScriptKernels.attention(x, x, x, null), "the TorchScript module loads and runs");
+            NDArray out = TorchScriptKernels.attention(x, x, x, null);
+            assertNotNull(out, "the TorchScript module loads and runs");
+            assertSame(m, out.getManager(), "the result belongs to the caller's manager");
         }
     }
 
