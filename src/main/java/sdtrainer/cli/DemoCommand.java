@@ -43,12 +43,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be at least 1, got " + steps);
         }
-        EngineInfo engine;
-        try {
-            engine = device.start(threads);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
+        EngineInfo engine = device.start(threads);
         // the demo's progress and its closing list go to stdout: they are what the user asked to see
         PrintStream console = new PrintStream(new WriterStream(spec.commandLine().getOut()), true, StandardCharsets.UTF_8);
         try {

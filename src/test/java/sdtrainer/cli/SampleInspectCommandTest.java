@@ -60,6 +60,27 @@ class SampleInspectCommandTest {
     }
 
     @Test
+    void anUnknownDeviceIsAUsageErrorForEveryEngineCommand(@TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isDirectory(FIXTURE), "fixture absent");
+        String model = FIXTURE.toString();
+        Files.createFile(tmp.resolve("l.safetensors"));
+        String[][] commands = {
+            {"sample", "--model", model, "--prompt", "x", "--output", tmp.toString()},
+            {"bench", "--model", model},
+            {"merge-lora", "--model", model, "--lora", tmp.resolve("l.safetensors").toString(), "--output", tmp.resolve("m").toString()},
+            {"demo", "--output", tmp.resolve("demo").toString()},
+            {"preprocess", "latent", "-d", tmp.toString(), "-o", tmp.toString(), "-m", model}};
+        for (String[] c : commands) {
+            String[] args = java.util.Arrays.copyOf(c, c.length + 2);
+            args[c.length] = "--device";
+            args[c.length + 1] = "gpu:7";
+            CommandRun run = CommandRun.of(args);
+            assertEquals(2, run.exitCode(), c[0] + ": " + run.err());
+            assertTrue(run.err().contains("--device 'gpu:7' is not a device"), c[0] + ": " + run.err());
+        }
+    }
+
+    @Test
     void benchPrintsItsFiguresAsJson() throws Exception {
         assumeTrue(Files.isDirectory(FIXTURE));
         Run r = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",

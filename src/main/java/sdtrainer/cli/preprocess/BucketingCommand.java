@@ -54,7 +54,7 @@ public final class BucketingCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Bucketing.Options options = common.build(() -> new Bucketing.Options(resolution, minLength, maxLength, maxRatio));
+        Bucketing.Options options = common.options(() -> new Bucketing.Options(resolution, minLength, maxLength, maxRatio));
         int workers = common.workers();
         common.requireDirectory(inputDir, "--input_dir");
         if (sameDirectory(inputDir, outputDir)) {

@@ -51,7 +51,7 @@ public final class CreateMaskCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        FaceMask.Options options = common.build(() -> new FaceMask.Options(cascade, scaleFactor, minNeighbors, minSize));
+        FaceMask.Options options = common.options(() -> new FaceMask.Options(cascade, scaleFactor, minNeighbors, minSize));
         int workers = common.workers();
         common.requireDirectory(path, "--path");
         PrintWriter err = spec.commandLine().getErr();

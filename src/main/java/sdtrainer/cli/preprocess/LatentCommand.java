@@ -75,11 +75,11 @@ public final class LatentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Latent.Options options = common.build(() -> new Latent.Options(batchSize, start, end, parseMode(), seed));
+        Latent.Options options = common.options(() -> new Latent.Options(batchSize, start, end, parseMode(), seed));
         int workers = common.workers();
         common.requireDirectory(directory, "--directory");
         common.requireDirectory(model, "--model");
-        EngineInfo engine = common.build(() -> device.start(0));
+        EngineInfo engine = device.start(0);
         PrintWriter err = spec.commandLine().getErr();
         try (NDManager manager = NDManager.newBaseManager(engine.device())) {
             AutoencoderKL vae = loadVae(model, manager);

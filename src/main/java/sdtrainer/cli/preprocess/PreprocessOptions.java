@@ -35,7 +35,7 @@ final class PreprocessOptions {
     }
 
     /** A command's options record; its validation message becomes a usage error. */
-    <T> T build(Supplier<T> options) {
+    <T> T options(Supplier<T> options) {
         try {
             return options.get();
         } catch (IllegalArgumentException e) {

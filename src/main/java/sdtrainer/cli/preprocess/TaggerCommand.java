@@ -64,7 +64,7 @@ public final class TaggerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Tagger.Options options = common.build(() -> new Tagger.Options(threshold, batchSize, parseFormat(), captionExtension));
+        Tagger.Options options = common.options(() -> new Tagger.Options(threshold, batchSize, parseFormat(), captionExtension));
         if (imageSize != null && imageSize < 1) {
             throw new ParameterException(spec.commandLine(), "--image_size must be positive, got " + imageSize);
         }
