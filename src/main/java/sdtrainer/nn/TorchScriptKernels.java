@@ -33,19 +33,22 @@ final class TorchScriptKernels {
             "  __parameters__ = []",
             "  __buffers__ = []",
             "  training : bool",
-            "  def forward(self: __torch__.Kernels, x: Tensor) -> Tensor:",
-            "    return x",
             "  def attention(self: __torch__.Kernels, q: Tensor, k: Tensor, v: Tensor) -> Tensor:",
             "    return torch.scaled_dot_product_attention(q, k, v)",
             "  def masked_attention(self: __torch__.Kernels, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:",
             "    return torch.scaled_dot_product_attention(q, k, v, mask)",
             "");
 
-    private static volatile PtSymbolBlock module;
-    private static volatile boolean unavailable;
-    /** Arrays whose names tell DJL which module method to run ({@code module_method:<name>}); never passed to it. */
-    private static NDArray attentionMethod;
-    private static NDArray maskedAttentionMethod;
+    /**
+     * The loaded module and the arrays whose names tell DJL which of its methods to run
+     * ({@code module_method:<name>}; they are never passed to the method).
+     */
+    private record Kernels(PtSymbolBlock module, NDArray attention, NDArray maskedAttention) {}
+
+    /** Loaded on first use, once per JVM (class initialisation is lazy and thread-safe); null if it failed. */
+    private static final class Loaded {
+        static final Kernels KERNELS = loadOrWarn();
+    }
 
     private TorchScriptKernels() {}
 
@@ -54,30 +57,24 @@ final class TorchScriptKernels {
      * them), with an additive {@code mask} or null; null when the kernels cannot be loaded.
      */
     static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
-        PtSymbolBlock m = module();
-        if (m == null) return null;
+        Kernels kernels = Loaded.KERNELS;
+        if (kernels == null) return null;
         // q first: the result joins the manager of the first input
-        NDList inputs = mask == null ? new NDList(q, k, v, attentionMethod) : new NDList(q, k, v, mask, maskedAttentionMethod);
-        return IValueUtils.forward(m, inputs, true).singletonOrThrow();
+        NDList inputs = mask == null ? new NDList(q, k, v, kernels.attention())
+                : new NDList(q, k, v, mask, kernels.maskedAttention());
+        return IValueUtils.forward(kernels.module(), inputs, true).singletonOrThrow();
     }
 
-    private static PtSymbolBlock module() {
-        if (module == null && !unavailable) {
-            synchronized (TorchScriptKernels.class) {
-                if (module == null && !unavailable) {
-                    try {
-                        module = load();
-                    } catch (IOException | RuntimeException e) {
-                        unavailable = true;
-                        LOG.warn("fused attention unavailable, using matmul + softmax: {}", e.getMessage());
-                    }
-                }
-            }
+    private static Kernels loadOrWarn() {
+        try {
+            return load();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("fused attention unavailable, using matmul + softmax: {}", e.getMessage());
+            return null;
         }
-        return module;
     }
 
-    private static PtSymbolBlock load() throws IOException {
+    private static Kernels load() throws IOException {
         Path file = Files.createTempFile("sd-trainer-kernels", ".pt");
         try {
             try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
@@ -88,9 +85,8 @@ final class TorchScriptKernels {
             }
             // a manager of its own that is never closed: the module and the method markers live as long as the JVM
             PtNDManager manager = (PtNDManager) ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu());
-            attentionMethod = methodMarker(manager, "attention");
-            maskedAttentionMethod = methodMarker(manager, "masked_attention");
-            return JniUtils.loadModule(manager, file, false, new String[0], new String[0], true);
+            PtSymbolBlock module = JniUtils.loadModule(manager, file, false, new String[0], new String[0], true);
+            return new Kernels(module, methodMarker(manager, "attention"), methodMarker(manager, "masked_attention"));
         } finally {
             Files.deleteIfExists(file);
         }
