@@ -11,8 +11,6 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -20,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.AspectDataset;
@@ -40,15 +37,7 @@ class PreprocessChainTest {
     @TempDir
     Path dir;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(Object command, String... args) {
-        CommandLine cl = new CommandLine(command);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
-    }
+    private final CapturedRuns cli = new CapturedRuns();
 
     private static void assumeFixtures() {
         assumeTrue(Files.isDirectory(SD) && Files.isDirectory(TAGGER) && Files.isRegularFile(CASCADE), "fixtures absent");
@@ -77,17 +66,17 @@ class PreprocessChainTest {
         assumeFixtures();
         Path data = dir.resolve("data");
         String d = data.toString();
-        assertEquals(0, run(new BucketingCommand(), "-i", rawImages().toString(), "-o", d, "--resolution", "32",
-                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), err.toString());
-        assertEquals(0, run(new TaggerCommand(), "-d", d, "-o", d, "--model", TAGGER.toString(), "--format", "caption",
-                "--caption_extension", ".caption", "-b", "4", "-p", "2"), err.toString());
-        assertTrue(out.toString().contains("general: 6"), out.toString());
-        assertEquals(0, run(new LatentCommand(), "-d", d, "-o", d, "-m", SD.toString(), "-b", "2", "--device", "cpu"),
-                err.toString());
-        assertEquals(0, run(new CreateMaskCommand(), "--path", d, "--output_path", d, "--cascade", CASCADE.toString(),
-                "--scale_factor", "2"), err.toString());
-        assertTrue(err.toString().contains("latent: 6 processed, 0 skipped, 0 failed in "), err.toString());
-        assertTrue(err.toString().contains("create-mask: 6 processed, 0 skipped, 0 failed in "), err.toString());
+        assertEquals(0, cli.run(new BucketingCommand(), "-i", rawImages().toString(), "-o", d, "--resolution", "32",
+                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), cli.err());
+        assertEquals(0, cli.run(new TaggerCommand(), "-d", d, "-o", d, "--model", TAGGER.toString(), "--format", "caption",
+                "--caption_extension", ".caption", "-b", "4", "-p", "2"), cli.err());
+        assertTrue(cli.out().contains("general: 6"), cli.out());
+        assertEquals(0, cli.run(new LatentCommand(), "-d", d, "-o", d, "-m", SD.toString(), "-b", "2", "--device", "cpu"),
+                cli.err());
+        assertEquals(0, cli.run(new CreateMaskCommand(), "--path", d, "--output_path", d, "--cascade", CASCADE.toString(),
+                "--scale_factor", "2"), cli.err());
+        assertTrue(cli.err().contains("latent: 6 processed, 0 skipped, 0 failed in "), cli.err());
+        assertTrue(cli.err().contains("create-mask: 6 processed, 0 skipped, 0 failed in "), cli.err());
 
         // The wide image went to the (64, 16) bucket: latent [4, 8, 32], mask [8, 32].
         assertArrayEquals(new long[] {4, 8, 32}, Npy.read(data.resolve("img0.npy")).shape());
@@ -127,42 +116,42 @@ class PreprocessChainTest {
         assumeFixtures();
         Path raw = rawImages();
         Path data = dir.resolve("data");
-        assertEquals(0, run(new BucketingCommand(), "-i", raw.toString(), "-o", data.toString(), "-r", "32",
-                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), err.toString());
+        assertEquals(0, cli.run(new BucketingCommand(), "-i", raw.toString(), "-o", data.toString(), "-r", "32",
+                "--min_length", "16", "--max_length", "64", "--max_ratio", "4"), cli.err());
         Path full = dir.resolve("full");
         Path vaeOnly = dir.resolve("vae-only");
-        assertEquals(0, run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", SD.toString(),
-                "--mode", "mean", "--device", "cpu"), err.toString());
-        assertEquals(0, run(new LatentCommand(), "-d", data.toString(), "-o", vaeOnly.toString(), "-m",
-                SD.resolve("vae").toString(), "--mode", "mean", "--device", "cpu"), err.toString());
+        assertEquals(0, cli.run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", SD.toString(),
+                "--mode", "mean", "--device", "cpu"), cli.err());
+        assertEquals(0, cli.run(new LatentCommand(), "-d", data.toString(), "-o", vaeOnly.toString(), "-m",
+                SD.resolve("vae").toString(), "--mode", "mean", "--device", "cpu"), cli.err());
         assertArrayEquals(Npy.read(full.resolve("img1.npy")).toFloats(), Npy.read(vaeOnly.resolve("img1.npy")).toFloats());
 
-        assertEquals(1, run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", TAGGER.toString(),
+        assertEquals(1, cli.run(new LatentCommand(), "-d", data.toString(), "-o", full.toString(), "-m", TAGGER.toString(),
                 "--device", "cpu"));
-        assertTrue(err.toString().contains("config.json: missing"), err.toString());
+        assertTrue(cli.err().contains("config.json: missing"), cli.err());
     }
 
     @Test
     void badOptionsAreUsageErrors() throws Exception {
         String here = dir.toString();
         String missing = dir.resolve("missing").toString();
-        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--mode", "median"));
-        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--batch_size", "0"));
-        assertEquals(2, run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--start", "5", "--end", "2"));
-        assertEquals(2, run(new LatentCommand(), "-d", missing, "-o", here, "-m", here));
-        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--format", "yaml"));
-        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--threshold", "1.5"));
-        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--caption_extension", "txt"));
-        assertEquals(2, run(new TaggerCommand(), "-d", here, "-o", here, "--model", missing));
-        assertEquals(2, run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--scale_factor", "0"));
-        assertEquals(2, run(new CreateMaskCommand(), "--path", missing, "--output_path", here));
-        assertTrue(err.toString().contains("--mode must be sample or mean") && err.toString().contains("--format must be"),
-                err.toString());
+        assertEquals(2, cli.run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--mode", "median"));
+        assertEquals(2, cli.run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--batch_size", "0"));
+        assertEquals(2, cli.run(new LatentCommand(), "-d", here, "-o", here, "-m", here, "--start", "5", "--end", "2"));
+        assertEquals(2, cli.run(new LatentCommand(), "-d", missing, "-o", here, "-m", here));
+        assertEquals(2, cli.run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--format", "yaml"));
+        assertEquals(2, cli.run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--threshold", "1.5"));
+        assertEquals(2, cli.run(new TaggerCommand(), "-d", here, "-o", here, "--model", here, "--caption_extension", "txt"));
+        assertEquals(2, cli.run(new TaggerCommand(), "-d", here, "-o", here, "--model", missing));
+        assertEquals(2, cli.run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--scale_factor", "0"));
+        assertEquals(2, cli.run(new CreateMaskCommand(), "--path", missing, "--output_path", here));
+        assertTrue(cli.err().contains("--mode must be sample or mean") && cli.err().contains("--format must be"),
+                cli.err());
 
-        assertEquals(1, run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--cascade",
+        assertEquals(1, cli.run(new CreateMaskCommand(), "--path", here, "--output_path", here, "--cascade",
                 dir.resolve("none.xml").toString()));
-        assertTrue(err.toString().contains("none.xml: cascade file missing"), err.toString());
-        assertEquals(1, run(new TaggerCommand(), "-d", here, "-o", here, "--model", here));
-        assertTrue(err.toString().contains("model.onnx: missing"), err.toString());
+        assertTrue(cli.err().contains("none.xml: cascade file missing"), cli.err());
+        assertEquals(1, cli.run(new TaggerCommand(), "-d", here, "-o", here, "--model", here));
+        assertTrue(cli.err().contains("model.onnx: missing"), cli.err());
     }
 }

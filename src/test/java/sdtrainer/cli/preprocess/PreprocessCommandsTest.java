@@ -4,15 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import sdtrainer.data.Images;
 import sdtrainer.data.TestImages;
 
@@ -20,15 +17,7 @@ class PreprocessCommandsTest {
     @TempDir
     Path dir;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(Object command, String... args) {
-        CommandLine cl = new CommandLine(command);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
-    }
+    private final CapturedRuns cli = new CapturedRuns();
 
     private Path images() throws Exception {
         Path in = Files.createDirectory(dir.resolve("in"));
@@ -42,11 +31,11 @@ class PreprocessCommandsTest {
     void bucketingSucceedsAndPrintsPerBucketCounts() throws Exception {
         Path in = images();
         Path outDir = dir.resolve("out");
-        int code = run(new BucketingCommand(), "--input_dir", in.toString(), "-o", outDir.toString(),
+        int code = cli.run(new BucketingCommand(), "--input_dir", in.toString(), "-o", outDir.toString(),
                 "-r", "192", "--min_length", "64", "--max_length", "512", "--max_ratio", "3", "--threads", "2");
-        assertEquals(0, code, err.toString());
-        assertEquals(String.format("(192, 192): 1%n(256, 128): 1%n"), out.toString());
-        assertTrue(err.toString().contains("bucketing: 2 processed, 0 skipped, 0 failed in "), err.toString());
+        assertEquals(0, code, cli.err());
+        assertEquals(String.format("(192, 192): 1%n(256, 128): 1%n"), cli.out());
+        assertTrue(cli.err().contains("bucketing: 2 processed, 0 skipped, 0 failed in "), cli.err());
         assertEquals(new Images.Size(256, 128), Images.readSize(outDir.resolve("wide.png")));
         assertTrue(Files.isRegularFile(outDir.resolve("buckets.json")));
     }
@@ -56,22 +45,22 @@ class PreprocessCommandsTest {
         Path in = images();
         byte[] png = Files.readAllBytes(in.resolve("wide.png"));
         Files.write(in.resolve("cut.png"), Arrays.copyOf(png, png.length / 2));
-        int code = run(new BucketingCommand(), "-i", in.toString(), "-o", dir.resolve("out").toString(), "-p", "1");
+        int code = cli.run(new BucketingCommand(), "-i", in.toString(), "-o", dir.resolve("out").toString(), "-p", "1");
         assertEquals(1, code);
-        assertTrue(err.toString().contains("cut.png") && err.toString().contains("1 failed"), err.toString());
+        assertTrue(cli.err().contains("cut.png") && cli.err().contains("1 failed"), cli.err());
     }
 
     @Test
     void badBucketingOptionsAreUsageErrors() throws Exception {
         Path in = images();
         String o = dir.resolve("out").toString();
-        assertEquals(2, run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--max_ratio", "0.5"));
-        assertEquals(2, run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--threads", "0"));
-        assertEquals(2, run(new BucketingCommand(), "-i", dir.resolve("missing").toString(), "-o", o));
-        assertEquals(2, run(new BucketingCommand(), "-i", in.toString(), "-o", in.toString()));
-        assertEquals(2, run(new BucketingCommand(), "-i", in.toString()));
-        assertEquals(2, run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--resolution", "big"));
-        assertTrue(err.toString().contains("max_ratio") && err.toString().contains("must differ"), err.toString());
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--max_ratio", "0.5"));
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--threads", "0"));
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", dir.resolve("missing").toString(), "-o", o));
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", in.toString(), "-o", in.toString()));
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", in.toString()));
+        assertEquals(2, cli.run(new BucketingCommand(), "-i", in.toString(), "-o", o, "--resolution", "big"));
+        assertTrue(cli.err().contains("max_ratio") && cli.err().contains("must differ"), cli.err());
         assertTrue(Files.notExists(dir.resolve("out")));
     }
 
@@ -83,18 +72,18 @@ class PreprocessCommandsTest {
                 + " 'tagger': 'frown', 'score': 80}");
         Path exclude = Files.writeString(dir.resolve("exclude.txt"), "long_hair\n");
 
-        assertEquals(0, run(new CaptionCommand(), "--dataset", data.toString()));
+        assertEquals(0, cli.run(new CaptionCommand(), "--dataset", data.toString()));
         assertEquals("high quality, safe, frown", Files.readString(data.resolve("x.caption")));
-        assertEquals(0, run(new CaptionCommand(), "--dataset", data.toString(), "--use_origin_tag",
+        assertEquals(0, cli.run(new CaptionCommand(), "--dataset", data.toString(), "--use_origin_tag",
                 "--exclude_tags", exclude.toString(), "--threads", "1"));
         assertEquals("high quality, safe, smile", Files.readString(data.resolve("x.caption")));
-        assertTrue(err.toString().contains("caption: 1 processed, 0 skipped, 0 failed in "), err.toString());
+        assertTrue(cli.err().contains("caption: 1 processed, 0 skipped, 0 failed in "), cli.err());
 
         Files.writeString(data.resolve("x.txt"), "{'score': 'many'}");
-        assertEquals(1, run(new CaptionCommand(), "--dataset", data.toString()));
-        assertTrue(err.toString().contains("x.txt: field 'score' is not a number"), err.toString());
+        assertEquals(1, cli.run(new CaptionCommand(), "--dataset", data.toString()));
+        assertTrue(cli.err().contains("x.txt: field 'score' is not a number"), cli.err());
 
-        assertEquals(2, run(new CaptionCommand(), "--dataset", data.toString(), "--exclude_tags", "/nonexistent"));
-        assertEquals(2, run(new CaptionCommand()));
+        assertEquals(2, cli.run(new CaptionCommand(), "--dataset", data.toString(), "--exclude_tags", "/nonexistent"));
+        assertEquals(2, cli.run(new CaptionCommand()));
     }
 }
