@@ -31,6 +31,9 @@ import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Ops;
 import sdtrainer.nn.Noise;
 import sdtrainer.nn.Parameter;
+import sdtrainer.train.optim.AdamW;
+import sdtrainer.train.optim.Optimizer;
+import sdtrainer.train.optim.ParamGroup;
 import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
@@ -310,17 +313,17 @@ public final class Trainer {
      * network the whole base model is frozen and the groups hold the network's tensors; otherwise the UNet
      * trains whole or, with --up_only, only its up_blocks.
      */
-    private List<AdamW.ParamGroup> parameterGroups() {
+    private List<ParamGroup> parameterGroups() {
         sd.vae().setRequiresGrad(false);
         sd.unet().setTraining(true);
-        List<AdamW.ParamGroup> groups = new ArrayList<>();
+        List<ParamGroup> groups = new ArrayList<>();
         if (network != null) {
             sd.textEncoder().setRequiresGrad(false);
             sd.unet().setRequiresGrad(false);
             if (!network.teParameters().isEmpty()) {
-                groups.add(new AdamW.ParamGroup("text_encoder", network.teParameters(), cfg.learningRates().teLr()));
+                groups.add(new ParamGroup("text_encoder", network.teParameters(), cfg.learningRates().teLr()));
             }
-            groups.add(new AdamW.ParamGroup("unet", network.unetParameters(), cfg.learningRates().unetLr()));
+            groups.add(new ParamGroup("unet", network.unetParameters(), cfg.learningRates().unetLr()));
             return groups;
         }
         sd.textEncoder().setRequiresGrad(cfg.trainEncoder());
@@ -328,10 +331,10 @@ public final class Trainer {
         if (cfg.upOnly()) sd.unet().children().get("up_blocks").setRequiresGrad(true);
         if (cfg.trainEncoder()) {
             sd.textEncoder().setTraining(true);
-            groups.add(new AdamW.ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()),
+            groups.add(new ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()),
                     cfg.learningRates().teLr()));
         }
-        groups.add(new AdamW.ParamGroup("unet", trainable(sd.unet().namedParameters()), cfg.learningRates().unetLr()));
+        groups.add(new ParamGroup("unet", trainable(sd.unet().namedParameters()), cfg.learningRates().unetLr()));
         return groups;
     }
 
@@ -344,7 +347,7 @@ public final class Trainer {
     }
 
     /** One optimisation step; returns the loss. Everything it creates is freed when its scope closes. */
-    private float step(List<Sample> batch, int repeat, boolean vPrediction, Noise noise, AdamW optimizer, StepTimer timer) {
+    private float step(List<Sample> batch, int repeat, boolean vPrediction, Noise noise, Optimizer optimizer, StepTimer timer) {
         NDManager m = sd.manager();
         try (NDScope scope = new NDScope()) {
             timer.start();

@@ -1,5 +1,6 @@
 package sdtrainer.cli;
 
+import sdtrainer.Fixtures;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -23,7 +24,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** merge-lora and sample --lora end to end on the tiny fixture. */
 class MergeLoraCommandTest {
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
 
     @Test
     void mergeLoraWritesTheMergedModelAndSampleAppliesTheFile(@TempDir Path tmp) throws Exception {

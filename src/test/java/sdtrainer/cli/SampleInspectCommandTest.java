@@ -1,5 +1,6 @@
 package sdtrainer.cli;
 
+import sdtrainer.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The sample, inspect and bench subcommands end to end on the tiny fixture. */
 class SampleInspectCommandTest {
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
 
     private record Run(int code, String out, String err) {}
 

@@ -1,5 +1,6 @@
 package sdtrainer.cli;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -17,7 +18,7 @@ import sdtrainer.train.TrainerTest;
 
 /** SIGTERM (what Ctrl-C and most job schedulers send) stops a training process after its step, and it saves. */
 class ShutdownSaveTest {
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
 
     @Test
     void sigtermStopsAfterTheStepAndSavesTheLora(@TempDir Path dir) throws Exception {

@@ -1,5 +1,6 @@
 package sdtrainer.cli;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,7 +62,7 @@ class TrainCommandRunTest {
 
     @Test
     void aRealRunOnTheTinyFixtureTrainsAndSaves() throws IOException {
-        Path fixture = Path.of("..", "shared", "fixtures", "tiny-sd15");
+        Path fixture = Fixtures.TINY_SD15;
         Assumptions.assumeTrue(Files.isDirectory(fixture), "fixture absent");
         Path data = sdtrainer.train.TrainerTest.simpleDataset(dir.resolve("images"), 2);
         Path out = dir.resolve("out/full");

@@ -1,5 +1,6 @@
 package sdtrainer.demo;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,7 +60,7 @@ class TinyModelTest {
     /** Every key of the fixture's configs that shapes the network has the same value in ours. */
     @Test
     void configsMatchTheTinyFixtureWhereItIsPresent() throws IOException {
-        Path fixture = Path.of("..", "shared", "fixtures", "tiny-sd15");
+        Path fixture = Fixtures.TINY_SD15;
         Assumptions.assumeTrue(Files.isDirectory(fixture), "fixture absent");
         Map<String, ObjectNode> ours = Map.of(ModelDirectory.UNET, TinyModel.unetConfig(), ModelDirectory.VAE, TinyModel.vaeConfig(),
                 ModelDirectory.SCHEDULER, TinyModel.schedulerConfig());

@@ -1,5 +1,6 @@
 package sdtrainer.diffusion;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class DdimSamplerTest {
 
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path FIXTURE = Fixtures.TINY_SD15;
     static final Path DDIM = FIXTURE.resolve("reference").resolve("ddim_cfg.safetensors");
 
     /** The SD1.x schedule without reading the fixture: scaled_linear 0.00085..0.012, steps_offset 1. */

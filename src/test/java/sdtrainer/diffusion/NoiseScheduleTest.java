@@ -1,5 +1,6 @@
 package sdtrainer.diffusion;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -17,7 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class NoiseScheduleTest {
 
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path FIXTURE = Fixtures.TINY_SD15;
     static final Path DDPM = FIXTURE.resolve("reference").resolve("ddpm.safetensors");
 
     static NoiseSchedule fixtureSchedule() throws IOException {

@@ -1,5 +1,6 @@
 package sdtrainer.diffusion;
 
+import sdtrainer.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,7 +14,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class SchedulerConfigTest {
 
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path FIXTURE = Fixtures.TINY_SD15;
 
     @Test
     void readsTheSd15ConfigAndFillsDiffusersDefaults() throws IOException {

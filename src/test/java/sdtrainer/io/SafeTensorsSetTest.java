@@ -1,5 +1,6 @@
 package sdtrainer.io;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -123,7 +124,7 @@ class SafeTensorsSetTest {
 
     @Test
     void opensTheTinyTextEncoderFolder() throws IOException {
-        Path te = Path.of("..", "shared", "fixtures", "tiny-sd15", "text_encoder");
+        Path te = Fixtures.path("tiny-sd15", "text_encoder");
         assumeTrue(Files.isDirectory(te));
         try (SafeTensorsSet set = SafeTensorsSet.openModelWeights(te, "model")) {
             assertEquals(te.resolve("model.safetensors"), set.source());

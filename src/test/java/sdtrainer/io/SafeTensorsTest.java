@@ -1,5 +1,6 @@
 package sdtrainer.io;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -22,8 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class SafeTensorsTest {
 
-    private static final Path SAMPLES = Path.of("..", "shared", "fixtures", "safetensors-samples");
-    private static final Path TINY = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path SAMPLES = Fixtures.path("safetensors-samples");
+    private static final Path TINY = Fixtures.TINY_SD15;
 
     @TempDir
     Path tmp;

@@ -1,5 +1,6 @@
 package sdtrainer.network;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,7 +24,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The LoRA file of the real SD1.5 architecture has exactly kohya's keys and shapes. */
 class LoraKeysSd15Test {
-    static final Path KEYS = Path.of("..", "shared", "fixtures", "lora-keys-sd15.json");
+    static final Path KEYS = Fixtures.path("lora-keys-sd15.json");
 
     /** runwayml/stable-diffusion-v1-5 unet/config.json. */
     static final String UNET = """

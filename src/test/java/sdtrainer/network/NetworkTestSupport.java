@@ -1,5 +1,6 @@
 package sdtrainer.network;
 
+import sdtrainer.Fixtures;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,7 +9,8 @@ import ai.djl.training.GradientCollector;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 import sdtrainer.pipeline.StableDiffusion;
-import sdtrainer.train.AdamW;
+import sdtrainer.train.optim.AdamW;
+import sdtrainer.train.optim.ParamGroup;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The tiny fixture, a fixed probe input and a few-step training loop shared by the network tests. */
 final class NetworkTestSupport {
-    static final Path TINY = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path TINY = Fixtures.TINY_SD15;
     static final String PROMPT = "a photo of a cat wearing a hat";
 
     private NetworkTestSupport() {}
@@ -35,8 +37,8 @@ final class NetworkTestSupport {
 
     /** MSE of the UNet output against a random target, backward, AdamW step: {@code steps} times. */
     static void train(StableDiffusion sd, Network net, int steps, double lr, long seed) {
-        AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("text_encoder", net.teParameters(), lr),
-                new AdamW.ParamGroup("unet", net.unetParameters(), lr)));
+        AdamW opt = new AdamW(List.of(new ParamGroup("text_encoder", net.teParameters(), lr),
+                new ParamGroup("unet", net.unetParameters(), lr)));
         Noise noise = new Noise(seed);
         for (int i = 0; i < steps; i++) {
             try (NDManager m = sd.manager().newSubManager()) {

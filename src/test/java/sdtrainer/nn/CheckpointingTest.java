@@ -1,5 +1,6 @@
 package sdtrainer.nn;
 
+import sdtrainer.Fixtures;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Checkpointed UNet blocks give the same gradients as plain autograd. */
 class CheckpointingTest {
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
 
     /** Gradients of every trainable UNet and text-encoder parameter after one loss backward. */
     private static Map<String, float[]> gradients(StableDiffusion sd, NDManager m, boolean checkpoint, boolean trainEncoder) {

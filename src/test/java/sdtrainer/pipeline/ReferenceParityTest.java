@@ -1,5 +1,6 @@
 package sdtrainer.pipeline;
 
+import sdtrainer.Fixtures;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -17,7 +18,8 @@ import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
-import sdtrainer.train.AdamW;
+import sdtrainer.train.optim.AdamW;
+import sdtrainer.train.optim.ParamGroup;
 import sdtrainer.train.DiffusionLoss;
 
 import java.nio.file.Files;
@@ -38,7 +40,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code mvn -B test -Dtest=ReferenceParityTest -Dsdt.fixture=/abs/path}.
  */
 class ReferenceParityTest {
-    private static final Path DEFAULT = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path DEFAULT = Fixtures.TINY_SD15;
     private static Path fixture;
     private static NDManager manager;
     private static StableDiffusion model;
@@ -261,7 +263,7 @@ class ReferenceParityTest {
             k.check("conv_in.weight.before", params.get("conv_in.weight").duplicate());
             k.check("conv_in.bias.before", params.get("conv_in.bias").duplicate());
             JsonNode betas = adam.path("betas");
-            AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("unet", params, adam.path("lr").asDouble())),
+            AdamW opt = new AdamW(List.of(new ParamGroup("unet", params, adam.path("lr").asDouble())),
                     betas.path(0).asDouble(0.9), betas.path(1).asDouble(0.999), adam.path("eps").asDouble(1e-8),
                     adam.path("weight_decay").asDouble(1e-2));
             opt.step();

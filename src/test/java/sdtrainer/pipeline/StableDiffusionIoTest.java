@@ -1,5 +1,6 @@
 package sdtrainer.pipeline;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Save / load round trips, inspect, and reproducible sampling on the tiny fixture. */
 class StableDiffusionIoTest {
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
     private static NDManager manager;
     private static StableDiffusion model;
 

@@ -1,5 +1,6 @@
 package sdtrainer.preprocess;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,7 +24,7 @@ import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
 
 class FaceMaskTest {
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "animeface");
+    static final Path FIXTURE = Fixtures.path("animeface");
     static final Path CASCADE = FIXTURE.resolve("lbpcascade_animeface.xml");
 
     @TempDir

@@ -1,5 +1,6 @@
 package sdtrainer.preprocess;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,7 +34,7 @@ import sdtrainer.pipeline.StableDiffusion;
 
 /** The latent cache on the tiny SD1.5 fixture (VAE factor 2, 4 latent channels). */
 class LatentTest {
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path FIXTURE = Fixtures.TINY_SD15;
     static StableDiffusion sd;
 
     @TempDir

@@ -1,5 +1,6 @@
 package sdtrainer.preprocess;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -29,7 +30,7 @@ import sdtrainer.data.TestImages;
 
 /** The WD14 tagger path on the tiny ONNX stand-in, against the Python reference (kohya's preprocessing). */
 class TaggerTest {
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tagger-tiny");
+    static final Path FIXTURE = Fixtures.path("tagger-tiny");
     static final Path REFERENCE = FIXTURE.resolve("reference");
     /** Measured max |ours - reference| is 1.2e-7 (solid colours, an exact 2x area shrink, a 4x Lanczos enlargement). */
     static final double PROBABILITY_TOLERANCE = 1e-6;

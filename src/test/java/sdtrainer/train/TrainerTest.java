@@ -1,5 +1,6 @@
 package sdtrainer.train;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,7 +40,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The training loop on the tiny fixture with datasets the tests generate. */
 public class TrainerTest {
-    static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    static final Path FIXTURE = Fixtures.TINY_SD15;
 
     @BeforeAll
     static void fixture() {

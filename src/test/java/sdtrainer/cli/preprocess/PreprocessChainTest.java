@@ -1,5 +1,6 @@
 package sdtrainer.cli.preprocess;
 
+import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ import sdtrainer.train.Trainer;
 
 /** bucketing → tagger → latent → create-mask through the commands, then the trainer on the result. */
 class PreprocessChainTest {
-    static final Path FIXTURES = Path.of("..", "shared", "fixtures");
+    static final Path FIXTURES = Fixtures.ROOT;
     static final Path SD = FIXTURES.resolve("tiny-sd15");
     static final Path TAGGER = FIXTURES.resolve("tagger-tiny");
     static final Path CASCADE = FIXTURES.resolve("animeface").resolve("lbpcascade_animeface.xml");

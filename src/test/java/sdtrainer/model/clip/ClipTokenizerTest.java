@@ -1,5 +1,6 @@
 package sdtrainer.model.clip;
 
+import sdtrainer.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Nested;
@@ -20,7 +21,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ClipTokenizerTest {
 
-    private static final Path FIXTURE = Path.of("..", "shared", "fixtures", "tiny-sd15");
+    private static final Path FIXTURE = Fixtures.TINY_SD15;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One `tokenizer` case of cases.json with its prompts and tokenizer. */

@@ -1,5 +1,6 @@
-package sdtrainer.train;
+package sdtrainer.train.optim;
 
+import sdtrainer.Fixtures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -22,7 +23,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class AdamWTest {
 
-    static final Path TRAIN_STEP = Path.of("..", "shared", "fixtures", "tiny-sd15", "reference", "train_step.safetensors");
+    static final Path TRAIN_STEP = Fixtures.path("tiny-sd15", "reference", "train_step.safetensors");
 
     /** Makes p's gradient exactly g: backward of sum(p * g). */
     static void setGradient(NDArray p, NDArray g) {
@@ -46,7 +47,7 @@ class AdamWTest {
     }
 
     static AdamW single(String name, NDArray p, double lr) {
-        return new AdamW(List.of(new AdamW.ParamGroup("g", Map.of(name, p), lr)));
+        return new AdamW(List.of(new ParamGroup("g", Map.of(name, p), lr)));
     }
 
     @Test
@@ -154,8 +155,8 @@ class AdamWTest {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray unet = param(m, 1f, 2f);
             NDArray te = param(m, 1f, 2f);
-            AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("unet", Map.of("u", unet), 1e-2),
-                    new AdamW.ParamGroup("text_encoder", Map.of("t", te), 0.0)));
+            AdamW opt = new AdamW(List.of(new ParamGroup("unet", Map.of("u", unet), 1e-2),
+                    new ParamGroup("text_encoder", Map.of("t", te), 0.0)));
             setGradient(unet, m.create(new float[] {1f, 1f}));
             setGradient(te, m.create(new float[] {1f, 1f}));
             opt.step();
@@ -179,7 +180,7 @@ class AdamWTest {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray used = param(m, 1f);
             NDArray unused = param(m, 1f);
-            AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("g", Map.of("used", used, "unused", unused), 0.1)));
+            AdamW opt = new AdamW(List.of(new ParamGroup("g", Map.of("used", used, "unused", unused), 0.1)));
             opt.zeroGrad();
             setGradient(used, m.create(new float[] {2f}));
             opt.step();
@@ -227,7 +228,7 @@ class AdamWTest {
             Map<String, NDArray> incomplete = Map.of("p.exp_avg", m.zeros(new Shape(2)));
             assertThrows(IllegalArgumentException.class, () -> opt.loadStateDict(incomplete));
             assertThrows(IllegalArgumentException.class, () -> new AdamW(List.of(
-                    new AdamW.ParamGroup("a", Map.of("p", p), 0.1), new AdamW.ParamGroup("b", Map.of("p", p), 0.1))));
+                    new ParamGroup("a", Map.of("p", p), 0.1), new ParamGroup("b", Map.of("p", p), 0.1))));
         }
     }
 }

@@ -1,4 +1,4 @@
-package sdtrainer.train;
+package sdtrainer.train.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -19,15 +19,7 @@ import java.util.Map;
  * the parameters' device with grad mode off. Parameters whose gradient was never computed are skipped, as torch
  * skips a parameter whose {@code grad} is None.
  */
-public final class AdamW {
-
-    /** A named set of parameters sharing a learning rate (e.g. "unet" and "text_encoder"). */
-    public record ParamGroup(String name, Map<String, NDArray> params, double lr) {
-        public ParamGroup {
-            checkLr(name, lr);
-            params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
-        }
-    }
+public final class AdamW implements Optimizer {
 
     /** First and second moment and the number of updates applied, for one parameter. */
     private static final class State {
@@ -86,8 +78,10 @@ public final class AdamW {
         }
     }
 
+    @Override
     public List<ParamGroup> groups() { return groups; }
 
+    @Override
     public double lr(String group) {
         Double lr = lrs.get(group);
         if (lr == null) throw new IllegalArgumentException("no parameter group named '" + group + "'");
@@ -95,19 +89,15 @@ public final class AdamW {
     }
 
     /** Sets a group's learning rate for the following steps (an LR schedule calls this each step). */
+    @Override
     public void setLr(String group, double lr) {
         lr(group);
-        checkLr(group, lr);
+        ParamGroup.checkLr(group, lr);
         lrs.put(group, lr);
     }
 
-    private static void checkLr(String group, double lr) {
-        if (!(lr >= 0) || Double.isInfinite(lr)) {
-            throw new IllegalArgumentException("learning rate of group '" + group + "' must be finite and >= 0, got " + lr);
-        }
-    }
-
     /** Applies one update to every parameter that has a gradient. */
+    @Override
     public void step() {
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
@@ -151,6 +141,7 @@ public final class AdamW {
     }
 
     /** Clears the gradients of all parameters (to zero, as torch 1.13's zero_grad does). */
+    @Override
     public void zeroGrad() {
         for (ParamGroup g : groups) {
             for (NDArray p : g.params().values()) {
@@ -167,6 +158,7 @@ public final class AdamW {
      * optimizer's own arrays: save them, do not modify or close them) and {@code <name>.step}, a new INT64 scalar
      * in {@code stepManager}, which the caller owns.
      */
+    @Override
     public Map<String, NDArray> stateDict(NDManager stepManager) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (ParamGroup g : groups) {
@@ -186,6 +178,7 @@ public final class AdamW {
      * parameter's manager and device. Parameters absent from the map start fresh; a key that names no parameter,
      * an incomplete entry or a shape or dtype that does not match its parameter is an error.
      */
+    @Override
     public void loadStateDict(Map<String, NDArray> dict) {
         Map<String, NDArray> params = new HashMap<>();
         for (ParamGroup g : groups) params.putAll(g.params());
