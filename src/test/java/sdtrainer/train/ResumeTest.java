@@ -108,10 +108,15 @@ class ResumeTest {
         assertEquals(all.lossEma(), rest.lossEma());
         assertEquals(TrainerTest.losses(whole.resolve("model/metrics.jsonl")),
                 TrainerTest.losses(parts.resolve("model/metrics.jsonl")), "per-step losses of the stopped + resumed run");
-        int last = all.epochs();
-        for (int i = 0; i < 2; i++) {
-            String image = String.format("images/image_log_epoch_%03d_%d.png", last, i);
-            assertArrayEquals(Files.readAllBytes(whole.resolve(image)), Files.readAllBytes(parts.resolve(image)), image);
+        String last = String.format("image_log_epoch_%03d_", all.epochs());
+        List<Path> images;
+        try (var files = Files.list(whole.resolve("images"))) {
+            images = files.filter(f -> f.getFileName().toString().startsWith(last)).toList();
+        }
+        assertFalse(images.isEmpty(), "the last save drew samples");
+        for (Path image : images) {
+            assertArrayEquals(Files.readAllBytes(image), Files.readAllBytes(parts.resolve("images").resolve(image.getFileName())),
+                    image.getFileName().toString());
         }
         return new Path[] {whole, parts};
     }
@@ -142,44 +147,94 @@ class ResumeTest {
         assertTrue(rows.get(0).contains("\"grad_norm\":"), rows.get(0));
     }
 
+    /** An optimizer that only records the gradients it is given. */
+    private static final class GradientProbe implements sdtrainer.train.optim.Optimizer {
+        final List<sdtrainer.train.optim.ParamGroup> groups;
+        final Map<String, float[]> grads = new TreeMap<>();
+
+        GradientProbe(List<sdtrainer.train.optim.ParamGroup> groups) {
+            this.groups = groups;
+        }
+
+        public List<sdtrainer.train.optim.ParamGroup> groups() { return groups; }
+        public double lr(String group) { return 0; }
+        public void setLr(String group, double lr) {}
+        public void step() {
+            groups.forEach(g -> g.params().forEach((k, p) -> {
+                try (ai.djl.ndarray.NDArray grad = p.getGradient()) {
+                    grads.put(k, grad.toFloatArray());
+                }
+            }));
+        }
+        public void zeroGrad() {
+            groups.forEach(g -> g.params().values().forEach(p ->
+                    ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p)));
+        }
+        public Map<String, ai.djl.ndarray.NDArray> stateDict(ai.djl.ndarray.NDManager m) { return Map.of(); }
+        public void loadStateDict(Map<String, ai.djl.ndarray.NDArray> dict) {}
+    }
+
     @Test
-    void accumulatedMicroBatchesEqualTheBigBatch(@TempDir Path tmp) throws Exception {
+    void accumulatedMicroBatchesGiveTheBigBatchsGradientAndLoss(@TempDir Path tmp) throws Exception {
+        Path ds = TrainerTest.simpleDataset(tmp.resolve("ds"), 4);
+        TrainConfig cfg = TrainerTest.config(ds, tmp, Map.of("batch_size", 2, "gradient_accumulation_steps", 2,
+                "train_encoder", true));
+        SimpleDataset data = new SimpleDataset(ds, 32, 32);
+        List<sdtrainer.data.Sample> samples = new java.util.ArrayList<>();
+        for (String k : data.epoch(new java.util.Random(3), 4).get(0)) samples.add(data.load(k));
+        List<Map<String, float[]>> grads = new java.util.ArrayList<>();
+        List<Float> losses = new java.util.ArrayList<>();
+        try (StableDiffusion sd = StableDiffusion.load(TrainerTest.FIXTURE, Device.cpu())) {
+            Trainables t = Trainables.of(cfg, sd, null);
+            for (int micro : new int[] {4, 2}) {
+                GradientProbe probe = new GradientProbe(t.groups());
+                TrainStep step = new TrainStep(new TrainStep.Parts(sd, t, new Conditioning(sd, true),
+                        new Noising(sd.schedule(), new TimestepRange(0, 1000)), Objective.of(sd.schedule(), false), probe,
+                        new GradClip(0), null, new RunRandom(5), 1, false), 0);
+                StepBatch batch = StepBatch.split(0, 0, samples, micro);
+                assertEquals(4 / micro, batch.micro().size());
+                losses.add(step.run(batch, StepTimer.OFF).loss());
+                grads.add(probe.grads);
+            }
+        }
+        assertEquals(losses.get(0), losses.get(1), 1e-6 * losses.get(0), "the step's loss");
+        double maxDiff = 0, maxGrad = 0;
+        for (String k : grads.get(0).keySet()) {
+            float[] a = grads.get(0).get(k), b = grads.get(1).get(k);
+            for (int j = 0; j < a.length; j++) {
+                maxDiff = Math.max(maxDiff, Math.abs(a[j] - b[j]));
+                maxGrad = Math.max(maxGrad, Math.abs(a[j]));
+            }
+        }
+        assertTrue(maxGrad > 1e-3, "gradients flow: " + maxGrad);
+        assertTrue(maxDiff <= 1e-5 * maxGrad, "big batch vs accumulated micro-batches: max gradient difference "
+                + maxDiff + " of max " + maxGrad);
+    }
+
+    @Test
+    void accumulationTrainsLikeTheBigBatch(@TempDir Path tmp) throws Exception {
         Path ds = TrainerTest.simpleDataset(tmp.resolve("ds"), 8);
-        Map<String, float[]>[] weights = new Map[2];
         List<List<Double>> losses = new java.util.ArrayList<>();
         int i = 0;
         for (Map<String, Object> o : List.of(Map.<String, Object>of("batch_size", 4),
                 Map.<String, Object>of("batch_size", 2, "gradient_accumulation_steps", 2))) {
             Map<String, Object> opts = new HashMap<>(o);
-            opts.put("lr", "1e-3");
+            opts.put("lr", "1e-4");
             opts.put("epochs", 2);
             opts.put("save_n_epochs", 10);
-            Path out = tmp.resolve("run" + i);
+            Path out = tmp.resolve("run" + i++);
             TrainConfig cfg = TrainerTest.config(ds, out, opts);
             try (StableDiffusion sd = StableDiffusion.load(TrainerTest.FIXTURE, Device.cpu())) {
                 Trainer t = new Trainer(cfg, sd, new SimpleDataset(ds, 32, 32), null,
                         new PrintStream(new ByteArrayOutputStream()), false);
                 t.setSampleSteps(1);
                 assertEquals(4, t.run().steps(), "8 samples per 4 = 2 optimizer steps per epoch");
-                weights[i++] = TrainerTest.snapshot(sd.unet());
             }
             losses.add(TrainerTest.losses(out.resolve("model/metrics.jsonl")));
         }
-        double maxDiff = 0, maxChange = 0;
-        Map<String, float[]> base;
-        try (StableDiffusion sd = StableDiffusion.load(TrainerTest.FIXTURE, Device.cpu())) {
-            base = TrainerTest.snapshot(sd.unet());
-        }
-        for (String k : weights[0].keySet()) {
-            float[] a = weights[0].get(k), b = weights[1].get(k), o = base.get(k);
-            for (int j = 0; j < a.length; j++) {
-                maxDiff = Math.max(maxDiff, Math.abs(a[j] - b[j]));
-                maxChange = Math.max(maxChange, Math.abs(a[j] - o[j]));
-            }
-        }
-        assertTrue(maxChange > 1e-3, "training moved the weights by " + maxChange);
-        assertTrue(maxDiff <= 1e-5, "big batch vs accumulated micro-batches differ by " + maxDiff);
-        for (int s = 0; s < losses.get(0).size(); s++) assertEquals(losses.get(0).get(s), losses.get(1).get(s), 1e-5);
+        // AdamW normalises each update, so float rounding in near-zero gradients grows in the weights; the
+        // per-step losses show the runs stay together (the gradient test above checks the exact equivalence)
+        for (int s = 0; s < 4; s++) assertEquals(losses.get(0).get(s), losses.get(1).get(s), 1e-4 * losses.get(0).get(s));
     }
 
     @Test
