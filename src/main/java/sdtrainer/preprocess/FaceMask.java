@@ -20,6 +20,7 @@ import org.opencv.core.Size;
 import org.opencv.imgproc.Imgproc;
 import org.opencv.objdetect.CascadeClassifier;
 import sdtrainer.data.Images;
+import sdtrainer.data.OpenCvNatives;
 import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
 
@@ -35,7 +36,7 @@ public final class FaceMask {
     public static final float FACE = 1.0f;
 
     static {
-        nu.pattern.OpenCV.loadLocally(); // idempotent: the natives are extracted and loaded once per JVM
+        OpenCvNatives.load();
     }
 
     private FaceMask() {}
