@@ -78,6 +78,13 @@ public final class Progress {
         draw(true);
     }
 
+    /** Prints a line about an item that is not a failure (e.g. why it was skipped). */
+    public synchronized void note(String message) {
+        clearBar();
+        out.println(name + ": " + message);
+        draw(true);
+    }
+
     /** Prints the summary line and returns the totals. */
     public synchronized Summary finish() {
         draw(true);
