@@ -61,7 +61,7 @@ public final class CaptionCommand implements Callable<Integer> {
         }
         try {
             Progress.Summary summary = Caption.run(dataset, new Caption.Options(useOriginTag, exclude), workers,
-                    common.progress());
+                    common.progress("files"));
             return summary.anyFailed() ? 1 : 0;
         } catch (IOException e) {
             err.println("caption: " + e.getMessage());
