@@ -27,7 +27,6 @@ import javax.imageio.stream.ImageInputStream;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
-import org.opencv.core.MatOfInt;
 import org.opencv.imgcodecs.Imgcodecs;
 import sdtrainer.io.AtomicFiles;
 
@@ -39,12 +38,9 @@ import sdtrainer.io.AtomicFiles;
  * sample. JPEG, PNG, BMP and WebP are decoded by OpenCV's codecs (libjpeg-turbo, libpng, libwebp: WebP
  * bit-exactly as PIL, and several times faster than ImageIO); 4-channel (CMYK/YCCK) JPEGs and anything
  * else ImageIO reads go through ImageIO. A JPEG without its end-of-image marker is an error, as in PIL
- * (libjpeg would fill the missing part with grey and only warn).
+ * (libjpeg would fill the missing part with grey and only warn). PNGs are written by {@link PngWriter}.
  */
 public final class Images {
-    /** zlib level of written PNGs: the fastest; PNG is lossless at every level. */
-    private static final int PNG_COMPRESSION = 1;
-
     private Images() {}
 
     /** Pixel dimensions of an image. */
@@ -62,20 +58,6 @@ public final class Images {
                 return Imgcodecs.imdecode(encoded, Imgcodecs.IMREAD_UNCHANGED); // no EXIF rotation: applied below
             } finally {
                 encoded.release();
-            }
-        }
-
-        static byte[] encodePng(Mat bgr) {
-            MatOfByte out = new MatOfByte();
-            MatOfInt params = new MatOfInt(Imgcodecs.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION);
-            try {
-                if (!Imgcodecs.imencode(".png", bgr, out, params)) {
-                    throw new IllegalStateException("OpenCV could not encode a PNG");
-                }
-                return out.toArray();
-            } finally {
-                out.release();
-                params.release();
             }
         }
     }
@@ -486,23 +468,8 @@ public final class Images {
 
     /** Writes an image as PNG atomically: the target is either absent/old or complete. */
     public static void writePng(BufferedImage img, Path target) throws IOException {
-        int w = img.getWidth();
-        int h = img.getHeight();
         int[] rgb = packedRgb(img);
-        byte[] bgr = new byte[w * h * 3];
-        for (int p = 0, i = 0; p < rgb.length; p++, i += 3) {
-            int v = rgb[p];
-            bgr[i] = (byte) v;
-            bgr[i + 1] = (byte) (v >> 8);
-            bgr[i + 2] = (byte) (v >> 16);
-        }
-        Mat mat = new Mat(h, w, CvType.CV_8UC3);
-        try {
-            mat.put(0, 0, bgr);
-            AtomicFiles.writeBytes(target, OpenCv.encodePng(mat));
-        } finally {
-            mat.release();
-        }
+        AtomicFiles.write(target, out -> PngWriter.write(rgb, img.getWidth(), img.getHeight(), out));
     }
 
     /** True when the file name has one of the image extensions the preprocessors accept. */
