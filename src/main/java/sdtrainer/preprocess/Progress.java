@@ -37,9 +37,9 @@ public final class Progress {
             return seconds > 0 ? processed / seconds : 0;
         }
 
-        /** e.g. {@code bucketing: 120 processed, 3 skipped, 1 failed in 12.3 s (9.8 images/s)}. */
+        /** e.g. {@code bucketing: 120 processed, 3 skipped, 1 failed in 12.3 s (9.76 images/s)}. */
         public String line() {
-            return String.format(Locale.ROOT, "%s: %d processed, %d skipped, %d failed in %.1f s (%.1f %s/s)",
+            return String.format(Locale.ROOT, "%s: %d processed, %d skipped, %d failed in %.1f s (%.2f %s/s)",
                     name, processed, skipped, failed, seconds, rate(), unit);
         }
     }

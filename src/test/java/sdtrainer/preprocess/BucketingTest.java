@@ -156,7 +156,7 @@ class BucketingTest {
         assertEquals(0, result.summary().skipped());
         assertEquals(1, result.summary().failed());
         assertTrue(log.toString().contains("broken.jpg"), log.toString());
-        assertTrue(log.toString().matches("(?s).*bucketing: 10 processed, 0 skipped, 1 failed in \\d+\\.\\d s \\(\\d+\\.\\d images/s\\).*"), log.toString());
+        assertTrue(log.toString().matches("(?s).*bucketing: 10 processed, 0 skipped, 1 failed in \\d+\\.\\d s \\(\\d+\\.\\d\\d images/s\\).*"), log.toString());
 
         Map<String, List<String>> expected = new LinkedHashMap<>();
         expected.put("(128, 256)", List.of("lossy_portrait", "portrait", "rotated"));
