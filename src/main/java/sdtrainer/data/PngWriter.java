@@ -61,7 +61,8 @@ final class PngWriter {
         out.flush();
     }
 
-    private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
+    /** Writes one PNG chunk: length, type, data, CRC-32 of type and data. */
+    static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
         byte[] name = type.getBytes(StandardCharsets.US_ASCII);
         CRC32 crc = new CRC32();
         crc.update(name);
