@@ -9,39 +9,58 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferInt;
+import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
-import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.imgcodecs.Imgcodecs;
 import sdtrainer.io.AtomicFiles;
 
 /**
  * Image decoding, resampling and encoding shared by preprocessing and training.
  *
  * <p>Every decoded image is {@code TYPE_INT_RGB} in display orientation: transparency is composited
- * on white, EXIF orientation is applied, and grey, 16-bit and palette images are converted sample by
- * sample. Decoders' warnings (a truncated JPEG is only a warning to ImageIO) are turned into errors.
+ * on white, EXIF orientation is applied, and grey, 16-bit, palette and CMYK images are converted sample by
+ * sample. JPEG, PNG, BMP and WebP are decoded by OpenCV's codecs (libjpeg-turbo, libpng, libwebp: WebP
+ * bit-exactly as PIL, and several times faster than ImageIO); 4-channel (CMYK/YCCK) JPEGs and anything
+ * else ImageIO reads go through ImageIO. A JPEG without its end-of-image marker is an error, as in PIL
+ * (libjpeg would fill the missing part with grey and only warn). PNGs are written by {@link PngWriter}.
  */
 public final class Images {
-    /** Lanczos window half-width in output pixels (at scale 1). */
-    private static final double LANCZOS_A = 3.0;
-
     private Images() {}
 
     /** Pixel dimensions of an image. */
     public record Size(int width, int height) {}
+
+    /** OpenCV's natives, loaded the first time a codec is needed. */
+    private static final class OpenCv {
+        static {
+            OpenCvNatives.load();
+        }
+
+        static Mat decode(byte[] bytes) {
+            MatOfByte encoded = new MatOfByte(bytes);
+            try {
+                return Imgcodecs.imdecode(encoded, Imgcodecs.IMREAD_UNCHANGED); // no EXIF rotation: applied below
+            } finally {
+                encoded.release();
+            }
+        }
+    }
 
     /**
      * Decodes an image file to {@code TYPE_INT_RGB}.
@@ -49,14 +68,136 @@ public final class Images {
      * @throws IOException naming the file when it is unreadable, truncated, corrupt or of an unknown format
      */
     public static BufferedImage read(Path file) throws IOException {
-        BufferedImage decoded;
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            if (in == null) {
-                throw new IOException(file + ": cannot open file (missing or unreadable)");
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new IOException(file + ": cannot open file (missing or unreadable)", e);
+        }
+        BufferedImage rgb;
+        try {
+            rgb = decode(bytes, file);
+        } catch (IOException e) {
+            throw named(file, e);
+        } catch (RuntimeException e) {
+            // Decoders signal some malformed data with unchecked exceptions (array bounds, illegal arguments).
+            throw new IOException(file + ": corrupt image: " + e, e);
+        }
+        return orient(rgb, exifOrientation(bytes));
+    }
+
+    private static BufferedImage decode(byte[] bytes, Path file) throws IOException {
+        if (startsWith(bytes, 0, 0xFF, 0xD8)) {
+            JpegHeader jpeg = JpegHeader.parse(bytes);
+            if (jpeg.components() == 4) {
+                return CmykJpeg.toRgb(readRaster(bytes, file), jpeg.adobeTransform());
             }
+            if (!jpeg.complete()) {
+                throw new IOException(file + ": corrupt image: file ends early (no JPEG end-of-image marker)");
+            }
+            return decodeWithOpenCv(bytes, file);
+        }
+        boolean png = startsWith(bytes, 0, 0x89, 'P', 'N', 'G');
+        boolean bmp = startsWith(bytes, 0, 'B', 'M');
+        boolean webp = startsWith(bytes, 0, 'R', 'I', 'F', 'F') && startsWith(bytes, 8, 'W', 'E', 'B', 'P');
+        if (png || bmp || webp) {
+            return decodeWithOpenCv(bytes, file);
+        }
+        return toRgbOnWhite(readWithImageIo(bytes, file));
+    }
+
+    private static boolean startsWith(byte[] bytes, int offset, int... prefix) {
+        if (bytes.length < offset + prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if ((bytes[offset + i] & 0xFF) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static BufferedImage decodeWithOpenCv(byte[] bytes, Path file) throws IOException {
+        Mat mat = OpenCv.decode(bytes);
+        try {
+            if (mat.empty()) {
+                throw new IOException(file + ": corrupt image: the decoder could not read it (truncated or damaged)");
+            }
+            return matToRgbOnWhite(mat);
+        } finally {
+            mat.release();
+        }
+    }
+
+    /** OpenCV's 8/16-bit grey, grey+alpha, BGR or BGRA pixels as opaque RGB, transparency composited on white. */
+    static BufferedImage matToRgbOnWhite(Mat mat) {
+        int w = mat.cols();
+        int h = mat.rows();
+        int channels = mat.channels();
+        int n = w * h * channels;
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] dst = ((DataBufferInt) out.getRaster().getDataBuffer()).getData();
+        if (mat.depth() == CvType.CV_8U && channels == 3) {
+            byte[] b = new byte[n];
+            mat.get(0, 0, b);
+            for (int p = 0, i = 0; p < dst.length; p++, i += 3) {
+                dst[p] = (b[i + 2] & 0xFF) << 16 | (b[i + 1] & 0xFF) << 8 | (b[i] & 0xFF);
+            }
+            return out;
+        }
+        int[] samples = new int[n];
+        int max;
+        if (mat.depth() == CvType.CV_8U) {
+            byte[] b = new byte[n];
+            mat.get(0, 0, b);
+            for (int i = 0; i < n; i++) {
+                samples[i] = b[i] & 0xFF;
+            }
+            max = 255;
+        } else if (mat.depth() == CvType.CV_16U) {
+            short[] s = new short[n];
+            mat.get(0, 0, s);
+            for (int i = 0; i < n; i++) {
+                samples[i] = s[i] & 0xFFFF;
+            }
+            max = 65535;
+        } else {
+            throw new IllegalArgumentException("unsupported sample type " + CvType.typeToString(mat.type()));
+        }
+        for (int p = 0, i = 0; p < dst.length; p++, i += channels) {
+            int r;
+            int g;
+            int b;
+            int a = 255;
+            if (channels < 3) {
+                r = g = b = to8(samples[i], max);
+                if (channels == 2) {
+                    a = to8(samples[i + 1], max);
+                }
+            } else {
+                b = to8(samples[i], max);
+                g = to8(samples[i + 1], max);
+                r = to8(samples[i + 2], max);
+                if (channels == 4) {
+                    a = to8(samples[i + 3], max);
+                }
+            }
+            dst[p] = overWhite(r, a) << 16 | overWhite(g, a) << 8 | overWhite(b, a);
+        }
+        return out;
+    }
+
+    private static int to8(int sample, int max) {
+        return max == 255 ? sample : (sample * 255 + max / 2) / max;
+    }
+
+    private static BufferedImage readWithImageIo(byte[] bytes, Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             ImageReader reader = firstReader(in, file);
             List<String> warnings = new ArrayList<>();
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            BufferedImage decoded;
             try {
                 reader.setInput(in, true, true);
                 decoded = reader.read(0);
@@ -66,13 +207,21 @@ public final class Images {
             if (!warnings.isEmpty()) {
                 throw new IOException(file + ": corrupt image: " + String.join("; ", warnings));
             }
-        } catch (IOException e) {
-            throw named(file, e);
-        } catch (RuntimeException e) {
-            // Decoders signal some malformed data with unchecked exceptions (array bounds, illegal arguments).
-            throw new IOException(file + ": corrupt image: " + e, e);
+            return decoded;
         }
-        return orient(toRgbOnWhite(decoded), exifOrientation(file));
+    }
+
+    /** The raw samples of a JPEG, without any colour conversion (CMYK or YCCK for 4 components). */
+    private static Raster readRaster(byte[] bytes, Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            ImageReader reader = firstReader(in, file);
+            try {
+                reader.setInput(in, true, true);
+                return reader.readRaster(0, null);
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     /** Reads only the header of an image file; no EXIF rotation is applied. */
@@ -195,9 +344,9 @@ public final class Images {
     }
 
     /** The EXIF orientation (1..8) of a file, 1 when it has none or its metadata cannot be parsed. */
-    private static int exifOrientation(Path file) {
+    private static int exifOrientation(byte[] file) {
         try {
-            Metadata metadata = ImageMetadataReader.readMetadata(file.toFile());
+            Metadata metadata = ImageMetadataReader.readMetadata(new ByteArrayInputStream(file));
             for (ExifIFD0Directory dir : metadata.getDirectoriesOfType(ExifIFD0Directory.class)) {
                 Integer o = dir.getInteger(ExifIFD0Directory.TAG_ORIENTATION);
                 if (o != null && o >= 1 && o <= 8) {
@@ -245,16 +394,17 @@ public final class Images {
     }
 
     /**
-     * Resamples an RGB image to {@code width × height} with a separable Lanczos-3 filter. When shrinking,
-     * the kernel is stretched by the scale factor so every source pixel contributes (antialiasing).
+     * Resamples an RGB image to {@code width × height} with PIL's Lanczos filter ({@code Image.LANCZOS}, support
+     * 3), bit-exactly as PIL 9.4 does it; shrinking stretches the kernel by the scale factor (antialiasing).
      */
     public static BufferedImage resize(BufferedImage src, int width, int height) {
-        return resampleWindow(src, width, height, 0, 0, width, height);
+        return Resampler.LANCZOS.window(src, width, height, 0, 0, width, height);
     }
 
     /**
      * Scales an image, keeping its aspect ratio, to the smallest size that covers {@code width × height}
-     * and crops the centre of exactly that size.
+     * and crops the centre of exactly that size. The scaling is PIL's {@code Image.BICUBIC} (antialiased, as
+     * the original bucketing script used it), bit-exactly as PIL 9.4 computes the full resize and the crop.
      */
     public static BufferedImage coverAndCenterCrop(BufferedImage src, int width, int height) {
         checkSize(width, height);
@@ -270,149 +420,30 @@ public final class Images {
             scaledW = width;
             scaledH = (int) (sh * width / sw);
         }
-        return resampleWindow(src, scaledW, scaledH, (scaledW - width) / 2, (scaledH - height) / 2, width, height);
+        return Resampler.BICUBIC.window(src, scaledW, scaledH, (scaledW - width) / 2, (scaledH - height) / 2,
+                width, height);
     }
 
-    /**
-     * Computes the window {@code [x0, x0+w) × [y0, y0+h)} of the image resampled to {@code fullW × fullH},
-     * without computing the pixels outside it.
-     */
-    private static BufferedImage resampleWindow(BufferedImage src, int fullW, int fullH, int x0, int y0, int w, int h) {
-        checkSize(fullW, fullH);
-        int sw = src.getWidth();
-        Taps cols = Taps.of(sw, fullW, x0, w);
-        Taps rows = Taps.of(src.getHeight(), fullH, y0, h);
-        int firstRow = rows.minSource();
-        int rowCount = rows.maxSourceExclusive() - firstRow;
-
-        // Horizontal pass over only the source rows the vertical pass needs; planar float channels.
-        float[][] mid = new float[3][rowCount * w];
-        int[] line = new int[sw];
-        float[][] in = new float[3][sw];
-        for (int r = 0; r < rowCount; r++) {
-            rgbRow(src, firstRow + r, line);
-            for (int x = 0; x < sw; x++) {
-                int p = line[x];
-                in[0][x] = p >> 16 & 0xff;
-                in[1][x] = p >> 8 & 0xff;
-                in[2][x] = p & 0xff;
-            }
-            for (int c = 0; c < 3; c++) {
-                cols.apply(in[c], mid[c], r * w);
-            }
-        }
-
-        // Vertical pass row by row, so the inner loop runs along contiguous memory.
-        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        WritableRaster dst = out.getRaster();
-        float[][] acc = new float[3][w];
-        int[] outRow = new int[w];
-        for (int y = 0; y < h; y++) {
-            float[] wt = rows.weight()[y];
-            int base = rows.start()[y] - firstRow;
-            for (int c = 0; c < 3; c++) {
-                float[] a = acc[c];
-                float[] m = mid[c];
-                Arrays.fill(a, 0f);
-                for (int k = 0; k < wt.length; k++) {
-                    float wk = wt[k];
-                    int off = (base + k) * w;
-                    for (int x = 0; x < w; x++) {
-                        a[x] += wk * m[off + x];
-                    }
-                }
-            }
-            for (int x = 0; x < w; x++) {
-                outRow[x] = clamp(acc[0][x]) << 16 | clamp(acc[1][x]) << 8 | clamp(acc[2][x]);
-            }
-            dst.setDataElements(0, y, w, 1, outRow);
-        }
-        return out;
-    }
-
-    private static int clamp(float v) {
-        int i = Math.round(v);
-        return i < 0 ? 0 : Math.min(255, i);
-    }
-
-    private static void checkSize(int width, int height) {
+    static void checkSize(int width, int height) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
         }
     }
 
-    /**
-     * Filter taps of a 1-D resampling from {@code inSize} to {@code outSize} samples, for the output
-     * samples {@code [first, first+count)}: output i reads input {@code start[i] + k} with weight
-     * {@code weight[i][k]}.
-     */
-    private record Taps(int[] start, float[][] weight) {
-        static Taps of(int inSize, int outSize, int first, int count) {
-            double scale = (double) inSize / outSize;
-            double stretch = Math.max(scale, 1.0);
-            double support = LANCZOS_A * stretch;
-            int[] start = new int[count];
-            float[][] weight = new float[count][];
-            for (int i = 0; i < count; i++) {
-                double centre = (first + i + 0.5) * scale; // in input pixel units
-                int lo = Math.max(0, (int) Math.floor(centre - support));
-                int hi = Math.min(inSize, (int) Math.ceil(centre + support));
-                double[] wt = new double[hi - lo];
-                double sum = 0;
-                for (int k = 0; k < wt.length; k++) {
-                    wt[k] = lanczos((lo + k + 0.5 - centre) / stretch);
-                    sum += wt[k];
-                }
-                float[] norm = new float[wt.length];
-                for (int k = 0; k < wt.length; k++) {
-                    norm[k] = (float) (wt[k] / sum);
-                }
-                start[i] = lo;
-                weight[i] = norm;
-            }
-            return new Taps(start, weight);
+    /** The packed {@code 0xRRGGBB} pixels of an image: its own array for {@code TYPE_INT_RGB}, else a copy. */
+    static int[] packedRgb(BufferedImage img) {
+        if (img.getType() == BufferedImage.TYPE_INT_RGB && img.getRaster().getDataBuffer() instanceof DataBufferInt d
+                && img.getRaster().getParent() == null && d.getNumBanks() == 1) {
+            return d.getData();
         }
-
-        int minSource() {
-            int min = Integer.MAX_VALUE;
-            for (int s : start) {
-                min = Math.min(min, s);
-            }
-            return min;
+        int w = img.getWidth();
+        int[] out = new int[w * img.getHeight()];
+        int[] row = new int[w];
+        for (int y = 0; y < img.getHeight(); y++) {
+            rgbRow(img, y, row);
+            System.arraycopy(row, 0, out, y * w, w);
         }
-
-        int maxSourceExclusive() {
-            int max = 0;
-            for (int i = 0; i < start.length; i++) {
-                max = Math.max(max, start[i] + weight[i].length);
-            }
-            return max;
-        }
-
-        /** out[outOff + i] = Σ_k weight[i][k] · in[start[i] + k]. */
-        void apply(float[] in, float[] out, int outOff) {
-            for (int i = 0; i < start.length; i++) {
-                float[] wt = weight[i];
-                int base = start[i];
-                float acc = 0;
-                for (int k = 0; k < wt.length; k++) {
-                    acc += wt[k] * in[base + k];
-                }
-                out[outOff + i] = acc;
-            }
-        }
-    }
-
-    private static double lanczos(double x) {
-        double ax = Math.abs(x);
-        if (ax < 1e-9) {
-            return 1.0;
-        }
-        if (ax >= LANCZOS_A) {
-            return 0.0;
-        }
-        double px = Math.PI * x;
-        return LANCZOS_A * Math.sin(px) * Math.sin(px / LANCZOS_A) / (px * px);
+        return out;
     }
 
     /** RGB planar {@code [3, H, W]} floats scaled to [-1, 1], the VAE's input layout. */
@@ -437,22 +468,8 @@ public final class Images {
 
     /** Writes an image as PNG atomically: the target is either absent/old or complete. */
     public static void writePng(BufferedImage img, Path target) throws IOException {
-        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
-        if (!writers.hasNext()) {
-            throw new IllegalStateException("no PNG encoder in this Java runtime");
-        }
-        ImageWriter writer = writers.next();
-        try {
-            AtomicFiles.write(target, out -> {
-                // An in-memory cache keeps ImageIO from creating its own temporary files.
-                try (MemoryCacheImageOutputStream stream = new MemoryCacheImageOutputStream(out)) {
-                    writer.setOutput(stream);
-                    writer.write(null, new IIOImage(img, null, null), null);
-                }
-            });
-        } finally {
-            writer.dispose();
-        }
+        int[] rgb = packedRgb(img);
+        AtomicFiles.write(target, out -> PngWriter.write(rgb, img.getWidth(), img.getHeight(), out));
     }
 
     /** True when the file name has one of the image extensions the preprocessors accept. */

@@ -11,17 +11,18 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import sdtrainer.data.Images;
 import sdtrainer.io.AtomicFiles;
 
 /**
  * Danbooru metadata → caption, as the original {@code caption_preprocessor.py}: metatags (score,
  * rating, highres/absurdres/lowres, deleted), characters and their parenthesised qualifiers,
  * copyright, artist, then general tags; parenthesised parts removed, {@code _} → space, comma-separated.
- * The original went through Python sets; here the order is first-seen and duplicates are dropped.
+ * The original went through Python sets; here the order is first-seen and a tag is written once even when
+ * two sections hold it (a character that is also a general tag).
  */
 public final class Caption {
     private static final Pattern PARENTHESISED = Pattern.compile("\\([^)]*\\)");
@@ -30,6 +31,9 @@ public final class Caption {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The wd14 tagger that wrote the original's metadata left this quoted tag inside quoted strings. */
     private static final String LAZY_QUIRK = "\"lazy\"";
+    /** The fields a caption is built from; metadata with none of them is not danbooru metadata. */
+    private static final List<String> DANBOORU_FIELDS = List.of("score", "rating", "tag_string_meta", "is_deleted",
+            "tag_string_character", "tag_string_copyright", "tag_string_artist", "tag_string_general", "tagger");
 
     private Caption() {}
 
@@ -235,29 +239,56 @@ public final class Caption {
     }
 
     /**
-     * Writes {@code <stem>.caption} for every image in {@code dataset} that has metadata beside it;
-     * images without metadata are skipped. Several images sharing a stem are captioned once.
+     * The metadata file of every stem in {@code dataset}: {@code <stem>.json}, else {@code <stem>.txt}, whether or
+     * not an image has the stem (as the original, which captioned every metadata file it found).
+     */
+    static List<Path> metadataFiles(Path dataset) throws IOException {
+        Map<String, Path> byStem = new TreeMap<>();
+        try (Stream<Path> listing = Files.list(dataset)) {
+            for (Path file : listing.filter(Files::isRegularFile).toList()) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(".json")) {
+                    byStem.put(Bucketing.stem(file), file);
+                } else if (name.endsWith(".txt")) {
+                    byStem.putIfAbsent(Bucketing.stem(file), file);
+                }
+            }
+        }
+        return List.copyOf(byStem.values());
+    }
+
+    /**
+     * Writes {@code <stem>.caption} beside every metadata file of {@code dataset} (see {@link #metadataFiles}).
+     * A file that is not danbooru metadata (plain text, or a dict without any field a caption is built from) is
+     * reported by name and skipped; metadata that looks like a dict but cannot be parsed, or has a field of the
+     * wrong type, fails.
      */
     public static Progress.Summary run(Path dataset, Options options, int threads, Progress progress)
             throws IOException, InterruptedException {
-        List<Path> images;
-        try (Stream<Path> listing = Files.list(dataset)) {
-            Set<String> stems = new LinkedHashSet<>();
-            images = listing.filter(Images::isImageFile).sorted().filter(p -> stems.add(Bucketing.stem(p))).toList();
-        }
-        ParallelJobs.run(images, threads, progress, p -> p.getFileName().toString(), image -> {
-            Path metaFile = metadataFile(image);
-            if (metaFile == null) {
+        ParallelJobs.run(metadataFiles(dataset), threads, progress, p -> p.getFileName().toString(), metaFile -> {
+            String text = Files.readString(metaFile, StandardCharsets.UTF_8);
+            Map<?, ?> meta;
+            try {
+                meta = parseMetadata(text);
+            } catch (IllegalArgumentException e) {
+                if (!text.strip().startsWith("{")) {
+                    progress.note(metaFile + ": not danbooru metadata (not a dict); no caption written");
+                    return ParallelJobs.Outcome.skipped(null);
+                }
+                throw new IOException(metaFile + ": " + e.getMessage(), e);
+            }
+            if (DANBOORU_FIELDS.stream().noneMatch(meta::containsKey)) {
+                progress.note(metaFile + ": not danbooru metadata (none of " + String.join(", ", DANBOORU_FIELDS)
+                        + "); no caption written");
                 return ParallelJobs.Outcome.skipped(null);
             }
-            String text = Files.readString(metaFile, StandardCharsets.UTF_8);
             String caption;
             try {
-                caption = caption(parseMetadata(text), options);
+                caption = caption(meta, options);
             } catch (IllegalArgumentException e) {
                 throw new IOException(metaFile + ": " + e.getMessage(), e);
             }
-            AtomicFiles.writeString(image.resolveSibling(Bucketing.stem(image) + ".caption"), caption);
+            AtomicFiles.writeString(metaFile.resolveSibling(Bucketing.stem(metaFile) + ".caption"), caption);
             return ParallelJobs.Outcome.processed(null);
         });
         return progress.finish();

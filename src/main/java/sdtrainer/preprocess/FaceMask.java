@@ -20,13 +20,15 @@ import org.opencv.core.Size;
 import org.opencv.imgproc.Imgproc;
 import org.opencv.objdetect.CascadeClassifier;
 import sdtrainer.data.Images;
+import sdtrainer.data.OpenCvNatives;
 import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
 
 /**
  * Face masks for masked training, as the original {@code preprocess/create_mask.py}: faces are found with
- * an OpenCV LBP cascade (nagadomi's {@code lbpcascade_animeface.xml}) on the histogram-equalised grey image,
- * and each image gets a mask at latent size, {@link #BACKGROUND} everywhere and {@link #FACE} inside every
+ * an OpenCV LBP cascade (nagadomi's {@code lbpcascade_animeface.xml}) on the grey image with
+ * {@code detectMultiScale}'s defaults (see {@link Detection}), each box is optionally grown by a factor, and each
+ * image gets a mask at latent size, {@link #BACKGROUND} everywhere and {@link #FACE} inside every
  * face box, saved as {@code <stem>.npz} ({@code arr_0}, float32 [H/f, W/f]).
  */
 public final class FaceMask {
@@ -35,7 +37,7 @@ public final class FaceMask {
     public static final float FACE = 1.0f;
 
     static {
-        nu.pattern.OpenCV.loadLocally(); // idempotent: the natives are extracted and loaded once per JVM
+        OpenCvNatives.load();
     }
 
     private FaceMask() {}
@@ -44,16 +46,40 @@ public final class FaceMask {
     public record Box(int x, int y, int width, int height) {}
 
     /**
+     * How faces are searched for. {@link #ORIGINAL} is what the original script did: OpenCV's
+     * {@code detectMultiScale} defaults on the plain grey image (scale step 1.1, 3 neighbours, no minimum size).
+     * {@link #CASCADE_README} is what the cascade's README recommends (equalised histogram, 5 neighbours,
+     * faces of at least 24 px): fewer false positives, but it misses large faces that the defaults find.
+     *
+     * @param equalize equalise the grey image's histogram first
+     * @param minNeighbors overlapping detections a face needs to be kept
+     * @param minSize the smallest face side in pixels (0: no limit)
+     */
+    public record Detection(boolean equalize, int minNeighbors, int minSize) {
+        public static final Detection ORIGINAL = new Detection(false, 3, 0);
+        public static final Detection CASCADE_README = new Detection(true, 5, 24);
+
+        public Detection {
+            if (minNeighbors < 0 || minSize < 0) {
+                throw new IllegalArgumentException("need min_neighbors >= 0 and min_size >= 0, got " + minNeighbors
+                        + ", " + minSize);
+            }
+        }
+    }
+
+    /**
      * @param cascade the OpenCV cascade XML
      * @param scaleFactor image side / mask side: the VAE's downsampling factor (8 for Stable Diffusion)
-     * @param minNeighbors detections a face needs to be kept (the cascade's README uses 5)
-     * @param minSize the smallest face side in pixels
+     * @param detection how faces are found
+     * @param expand each box is scaled by this factor about its centre (1: as detected), then clipped to the image
      */
-    public record Options(Path cascade, int scaleFactor, int minNeighbors, int minSize) {
+    public record Options(Path cascade, int scaleFactor, Detection detection, double expand) {
         public Options {
-            if (scaleFactor < 1 || minNeighbors < 0 || minSize < 1) {
-                throw new IllegalArgumentException("need scale_factor >= 1, min_neighbors >= 0 and min_size >= 1, got "
-                        + scaleFactor + ", " + minNeighbors + ", " + minSize);
+            if (scaleFactor < 1) {
+                throw new IllegalArgumentException("scale_factor must be at least 1, got " + scaleFactor);
+            }
+            if (!(expand > 0) || Double.isInfinite(expand)) {
+                throw new IllegalArgumentException("expand must be a positive number, got " + expand);
             }
         }
     }
@@ -61,11 +87,10 @@ public final class FaceMask {
     /** An OpenCV cascade; not thread-safe, so each worker thread has its own. */
     public static final class Detector {
         private final CascadeClassifier classifier;
-        private final int minNeighbors;
-        private final int minSize;
+        private final Detection detection;
 
         /** @throws IOException naming the file when it is missing or not a cascade OpenCV can read */
-        public Detector(Path cascade, int minNeighbors, int minSize) throws IOException {
+        public Detector(Path cascade, Detection detection) throws IOException {
             if (!Files.isRegularFile(cascade)) {
                 throw new IOException(cascade + ": cascade file missing (lbpcascade_animeface.xml is at"
                         + " github.com/nagadomi/lbpcascade_animeface)");
@@ -78,8 +103,7 @@ public final class FaceMask {
             if (classifier.empty()) {
                 throw new IOException(cascade + ": not an OpenCV cascade classifier XML");
             }
-            this.minNeighbors = minNeighbors;
-            this.minSize = minSize;
+            this.detection = detection;
         }
 
         /** Faces in an RGB image, sorted by x, then y, then size. */
@@ -103,8 +127,11 @@ public final class FaceMask {
             try {
                 colour.put(0, 0, bgr);
                 Imgproc.cvtColor(colour, grey, Imgproc.COLOR_BGR2GRAY);
-                Imgproc.equalizeHist(grey, grey);
-                classifier.detectMultiScale(grey, found, 1.1, minNeighbors, 0, new Size(minSize, minSize), new Size());
+                if (detection.equalize()) {
+                    Imgproc.equalizeHist(grey, grey);
+                }
+                int min = detection.minSize();
+                classifier.detectMultiScale(grey, found, 1.1, detection.minNeighbors(), 0, new Size(min, min), new Size());
                 List<Box> boxes = new ArrayList<>();
                 for (Rect r : found.toArray()) {
                     boxes.add(new Box(r.x, r.y, r.width, r.height));
@@ -118,6 +145,17 @@ public final class FaceMask {
                 found.release();
             }
         }
+    }
+
+    /** A box scaled by {@code factor} about its centre (rounded to whole pixels), clipped to a {@code width × height} image. */
+    public static Box expand(Box b, double factor, int width, int height) {
+        double cx = b.x() + b.width() / 2.0;
+        double cy = b.y() + b.height() / 2.0;
+        int x0 = (int) Math.max(0, Math.round(cx - b.width() * factor / 2));
+        int y0 = (int) Math.max(0, Math.round(cy - b.height() * factor / 2));
+        int x1 = (int) Math.min(width, Math.round(cx + b.width() * factor / 2));
+        int y1 = (int) Math.min(height, Math.round(cy + b.height() * factor / 2));
+        return new Box(x0, y0, Math.max(0, x1 - x0), Math.max(0, y1 - y0));
     }
 
     /**
@@ -150,10 +188,10 @@ public final class FaceMask {
      */
     public static Progress.Summary run(Path directory, Path outputDir, Options options, int threads, Progress progress)
             throws IOException, InterruptedException {
-        new Detector(options.cascade(), options.minNeighbors(), options.minSize()); // fail early on a bad cascade
+        new Detector(options.cascade(), options.detection()); // fail early on a bad cascade
         ThreadLocal<Detector> detectors = ThreadLocal.withInitial(() -> {
             try {
-                return new Detector(options.cascade(), options.minNeighbors(), options.minSize());
+                return new Detector(options.cascade(), options.detection());
             } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
@@ -173,7 +211,10 @@ public final class FaceMask {
                         + "; both would be written to " + stem + ".npz");
             }
             BufferedImage rgb = Images.read(image);
-            List<Box> faces = detectors.get().detect(rgb);
+            List<Box> faces = new ArrayList<>();
+            for (Box b : detectors.get().detect(rgb)) {
+                faces.add(expand(b, options.expand(), rgb.getWidth(), rgb.getHeight()));
+            }
             int f = options.scaleFactor();
             float[] mask = mask(rgb.getWidth(), rgb.getHeight(), faces, f);
             long[] shape = {rgb.getHeight() / f, rgb.getWidth() / f};

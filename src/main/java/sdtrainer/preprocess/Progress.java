@@ -14,6 +14,7 @@ public final class Progress {
     private static final int LOG_STEP_PERCENT = 10;
 
     private final String name;
+    private final String unit;
     private final PrintWriter out;
     private final boolean interactive;
     private final long startNanos = System.nanoTime();
@@ -25,16 +26,21 @@ public final class Progress {
     private int lastLoggedStep;
     private boolean barOnScreen;
 
-    /** Totals of a finished run. */
-    public record Summary(String name, int processed, int skipped, int failed, double seconds) {
+    /** Totals of a finished run; {@code unit} names the items in the rate. */
+    public record Summary(String name, int processed, int skipped, int failed, double seconds, String unit) {
         public boolean anyFailed() {
             return failed > 0;
         }
 
-        /** e.g. {@code bucketing: 120 processed, 3 skipped, 1 failed in 12.3 s}. */
+        /** Items processed (not skipped) per second of the whole run. */
+        public double rate() {
+            return seconds > 0 ? processed / seconds : 0;
+        }
+
+        /** e.g. {@code bucketing: 120 processed, 3 skipped, 1 failed in 12.3 s (9.76 images/s)}. */
         public String line() {
-            return String.format(Locale.ROOT, "%s: %d processed, %d skipped, %d failed in %.1f s",
-                    name, processed, skipped, failed, seconds);
+            return String.format(Locale.ROOT, "%s: %d processed, %d skipped, %d failed in %.1f s (%.2f %s/s)",
+                    name, processed, skipped, failed, seconds, rate(), unit);
         }
     }
 
@@ -44,7 +50,13 @@ public final class Progress {
      * @param interactive whether {@code out} is a terminal, so the bar can be redrawn in place
      */
     public Progress(String name, PrintWriter out, boolean interactive) {
+        this(name, "images", out, interactive);
+    }
+
+    /** @param unit what the items are, for the rate in the summary line ({@code images}, {@code files}) */
+    public Progress(String name, String unit, PrintWriter out, boolean interactive) {
         this.name = name;
+        this.unit = unit;
         this.out = out;
         this.interactive = interactive;
     }
@@ -78,11 +90,18 @@ public final class Progress {
         draw(true);
     }
 
+    /** Prints a line about an item that is not a failure (e.g. why it was skipped). */
+    public synchronized void note(String message) {
+        clearBar();
+        out.println(name + ": " + message);
+        draw(true);
+    }
+
     /** Prints the summary line and returns the totals. */
     public synchronized Summary finish() {
         draw(true);
         clearBar();
-        Summary summary = new Summary(name, processed, skipped, failed, (System.nanoTime() - startNanos) / 1e9);
+        Summary summary = new Summary(name, processed, skipped, failed, (System.nanoTime() - startNanos) / 1e9, unit);
         out.println(summary.line());
         out.flush();
         return summary;

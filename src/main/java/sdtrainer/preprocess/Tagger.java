@@ -37,6 +37,7 @@ import org.opencv.core.Mat;
 import org.opencv.core.Size;
 import org.opencv.imgproc.Imgproc;
 import sdtrainer.data.Images;
+import sdtrainer.data.OpenCvNatives;
 import sdtrainer.io.AtomicFiles;
 
 /**
@@ -56,7 +57,7 @@ public final class Tagger implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
-        nu.pattern.OpenCV.loadLocally(); // idempotent: the natives are extracted and loaded once per JVM
+        OpenCvNatives.load();
     }
 
     private final OrtSession session;

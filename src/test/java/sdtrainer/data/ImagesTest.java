@@ -294,6 +294,8 @@ class ImagesTest {
         Images.writePng(img, target); // replacing an existing file
         BufferedImage back = Images.read(target);
         assertArrayEquals(img.getRGB(0, 0, 37, 11, null, 0, 37), back.getRGB(0, 0, 37, 11, null, 0, 37));
+        BufferedImage byImageIo = ImageIO.read(target.toFile()); // another decoder checks the encoder's filters and CRCs
+        assertArrayEquals(img.getRGB(0, 0, 37, 11, null, 0, 37), byImageIo.getRGB(0, 0, 37, 11, null, 0, 37));
         assertEquals(new Images.Size(37, 11), Images.readSize(target));
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(List.of(target), files.toList());

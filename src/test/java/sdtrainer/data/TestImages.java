@@ -4,10 +4,8 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.CRC32;
 import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 
@@ -66,14 +64,7 @@ public final class TestImages {
     }
 
     private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeInt(data.length);
-        out.write(t);
-        out.write(data);
-        out.writeInt((int) crc.getValue());
+        PngWriter.chunk(out, type, data);
     }
 
     /** A JPEG of {@code img} carrying an EXIF APP1 segment with the given orientation tag. */

@@ -111,6 +111,14 @@ class BucketingTest {
         }
     }
 
+    private static Path pilReference(String name) throws IOException {
+        try {
+            return Path.of(BucketingTest.class.getResource("/pil-reference/" + name).toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException(e);
+        }
+    }
+
     private Progress progress(StringWriter log) {
         return new Progress("bucketing", new PrintWriter(log, true), false);
     }
@@ -136,23 +144,34 @@ class BucketingTest {
         Files.writeString(in.resolve("portrait.txt"), "{'tagger': '1girl'}");
         Files.writeString(in.resolve("square.caption"), "a grey square");
         Files.writeString(in.resolve("notes.md"), "not an image");
+        // CMYK JPEGs with and without an Adobe marker (32x16) and a lossy portrait WebP (48x96), made by PIL.
+        for (String name : List.of("cmyk_adobe.jpg", "cmyk_plain.jpg", "lossy_portrait.webp")) {
+            Files.copy(pilReference(name), in.resolve(name));
+        }
 
         StringWriter log = new StringWriter();
         Bucketing.Result result = Bucketing.run(in, out, SMALL, 3, progress(log));
 
-        assertEquals(7, result.summary().processed(), log.toString());
+        assertEquals(10, result.summary().processed(), log.toString());
         assertEquals(0, result.summary().skipped());
         assertEquals(1, result.summary().failed());
         assertTrue(log.toString().contains("broken.jpg"), log.toString());
-        assertTrue(log.toString().matches("(?s).*bucketing: 7 processed, 0 skipped, 1 failed in \\d+\\.\\d s.*"), log.toString());
+        assertTrue(log.toString().matches("(?s).*bucketing: 10 processed, 0 skipped, 1 failed in \\d+\\.\\d s \\(\\d+\\.\\d\\d images/s\\).*"), log.toString());
 
         Map<String, List<String>> expected = new LinkedHashMap<>();
-        expected.put("(128, 256)", List.of("portrait", "rotated"));
+        expected.put("(128, 256)", List.of("lossy_portrait", "portrait", "rotated"));
         expected.put("(192, 192)", List.of("clear", "grey16", "square"));
-        expected.put("(256, 128)", List.of("extreme", "landscape"));
+        expected.put("(256, 128)", List.of("cmyk_adobe", "cmyk_plain", "extreme", "landscape"));
         assertEquals(expected, new ObjectMapper().readValue(out.resolve("buckets.json").toFile(), LinkedHashMap.class));
         assertEquals(List.of("(128, 256)", "(192, 192)", "(256, 128)"),
                 result.buckets().keySet().stream().map(Bucket::key).toList());
+
+        for (String cmyk : List.of("cmyk_adobe", "cmyk_plain")) { // PIL's RGB of the file, scaled as any image
+            BufferedImage expectedRgb = Images.coverAndCenterCrop(Images.read(pilReference(cmyk + ".jpg.png")), 256, 128);
+            BufferedImage bucketed = Images.read(out.resolve(cmyk + ".png"));
+            assertEquals(Arrays.toString(expectedRgb.getRGB(0, 0, 256, 128, null, 0, 256)),
+                    Arrays.toString(bucketed.getRGB(0, 0, 256, 128, null, 0, 256)), cmyk);
+        }
 
         BufferedImage portrait = Images.read(out.resolve("portrait.png"));
         assertEquals(128, portrait.getWidth());

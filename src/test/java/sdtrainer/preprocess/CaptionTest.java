@@ -118,28 +118,35 @@ class CaptionTest {
     }
 
     @Test
-    void runWritesCaptionsBesideImagesAndReportsBrokenMetadata() throws Exception {
+    void runCaptionsEveryMetadataFileAndReportsTheOthers() throws Exception {
         byte[] png = TestImages.png(1, 1, TestImages.GREY, 8, new byte[1], null, null);
         Files.write(dir.resolve("a.png"), png);
         Files.writeString(dir.resolve("a.txt"), "{'rating': 'g', 'tagger': '1girl solo', 'score': 200}");
         Files.write(dir.resolve("b.webp"), png); // the content is never decoded
         Files.writeString(dir.resolve("b.json"), "{\"rating\": \"e\", \"tagger\": \"1boy\"}");
-        Files.write(dir.resolve("c.jpg"), png); // no metadata: skipped
+        Files.writeString(dir.resolve("b.txt"), "{'rating': 'g'}"); // the .json of a stem wins
+        Files.write(dir.resolve("c.jpg"), png); // no metadata: nothing to caption
         Files.write(dir.resolve("d.png"), png);
         Files.writeString(dir.resolve("d.txt"), "{'rating': 'g', 'tagger': '1girl");
-        Files.writeString(dir.resolve("orphan.txt"), "{'rating': 'g'}");
+        Files.writeString(dir.resolve("orphan.txt"), "{'rating': 'g', 'tag_string_general': 'cat'}"); // no image
+        Files.writeString(dir.resolve("plain.txt"), "1girl, solo"); // a caption, not metadata
+        Files.writeString(dir.resolve("other.json"), "{\"width\": 512}"); // a dict, but no danbooru field
 
         StringWriter log = new StringWriter();
         Progress.Summary summary = Caption.run(dir, TAGGER, 2, new Progress("caption", new PrintWriter(log), false));
 
-        assertEquals(2, summary.processed());
-        assertEquals(1, summary.skipped());
+        assertEquals(3, summary.processed());
+        assertEquals(2, summary.skipped());
         assertEquals(1, summary.failed());
         assertTrue(log.toString().contains("d.txt: not a Python literal"), log.toString());
+        assertTrue(log.toString().contains("plain.txt: not danbooru metadata"), log.toString());
+        assertTrue(log.toString().contains("other.json: not danbooru metadata"), log.toString());
         assertEquals("masterpiece, safe, 1girl, solo", Files.readString(dir.resolve("a.caption")));
         assertEquals("nsfw, 1boy", Files.readString(dir.resolve("b.caption")));
+        assertEquals("safe", Files.readString(dir.resolve("orphan.caption"))); // general tags come from tagger
         assertTrue(Files.notExists(dir.resolve("c.caption")));
         assertTrue(Files.notExists(dir.resolve("d.caption")));
-        assertTrue(Files.notExists(dir.resolve("orphan.caption")));
+        assertTrue(Files.notExists(dir.resolve("plain.caption")));
+        assertTrue(Files.notExists(dir.resolve("other.caption")));
     }
 }

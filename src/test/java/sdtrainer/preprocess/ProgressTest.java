@@ -23,12 +23,12 @@ class ProgressTest {
         progress.failed("c.png: corrupt image");
         Progress.Summary summary = progress.finish();
 
-        assertEquals(new Progress.Summary("job", 17, 2, 1, summary.seconds()), summary);
+        assertEquals(new Progress.Summary("job", 17, 2, 1, summary.seconds(), "images"), summary);
         assertTrue(summary.anyFailed());
         List<String> lines = log.toString().lines().toList();
         assertEquals(10, lines.stream().filter(l -> l.matches("job: \\d+% \\(\\d+/20\\)")).count(), log.toString());
         assertTrue(lines.contains("job: failed: c.png: corrupt image"), log.toString());
-        assertTrue(lines.get(lines.size() - 1).matches("job: 17 processed, 2 skipped, 1 failed in \\d+\\.\\d s"));
+        assertTrue(lines.get(lines.size() - 1).matches("job: 17 processed, 2 skipped, 1 failed in \\d+\\.\\d s \\(\\d+\\.\\d\\d images/s\\)"));
     }
 
     @Test
@@ -43,7 +43,7 @@ class ProgressTest {
         assertTrue(text.startsWith("\rjob [" + ".".repeat(30) + "]   0% 0/2"), text);
         assertTrue(text.contains("\r\033[Kjob: failed: b.png: truncated"), text);
         assertTrue(text.contains("] 100% 2/2 (1 failed)"), text);
-        assertTrue(text.matches("(?s).*\r\033\\[Kjob: 1 processed, 0 skipped, 1 failed in \\d+\\.\\d s\\R"), text);
+        assertTrue(text.matches("(?s).*\r\033\\[Kjob: 1 processed, 0 skipped, 1 failed in \\d+\\.\\d s \\(\\d+\\.\\d\\d images/s\\)\\R"), text);
     }
 
     @Test

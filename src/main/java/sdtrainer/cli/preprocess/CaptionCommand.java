@@ -17,9 +17,10 @@ import sdtrainer.preprocess.Progress;
 
 /** {@code preprocess caption}: the original {@code caption_preprocessor.py} with its option names. */
 @Command(name = "caption", sortOptions = false,
-        description = {"Writes <stem>.caption for every image of a folder from its danbooru metadata"
-            + " (<stem>.json or <stem>.txt, JSON or Python dict text): quality/rating/resolution metatags,"
-            + " characters, copyright, artist and general tags."},
+        description = {"Writes <stem>.caption for every danbooru metadata file of a folder (<stem>.json, else"
+            + " <stem>.txt; JSON or Python dict text), with or without an image: quality/rating/resolution metatags,"
+            + " characters, copyright, artist and general tags. Files that are not danbooru metadata are reported"
+            + " by name and skipped."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every caption written", "1:some metadata failed", "2:invalid options"})
 public final class CaptionCommand implements Callable<Integer> {
@@ -27,7 +28,7 @@ public final class CaptionCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--dataset", required = true, paramLabel = "DIR",
-            description = "folder of images with their metadata files; captions are written beside them")
+            description = "folder of metadata files (usually beside their images); captions are written beside them")
     private Path dataset;
 
     @Option(names = "--use_origin_tag",
@@ -60,7 +61,7 @@ public final class CaptionCommand implements Callable<Integer> {
         }
         try {
             Progress.Summary summary = Caption.run(dataset, new Caption.Options(useOriginTag, exclude), workers,
-                    common.progress());
+                    common.progress("files"));
             return summary.anyFailed() ? 1 : 0;
         } catch (IOException e) {
             err.println("caption: " + e.getMessage());

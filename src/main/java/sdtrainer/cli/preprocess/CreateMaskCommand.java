@@ -38,20 +38,31 @@ public final class CreateMaskCommand implements Callable<Integer> {
             description = "image side / mask side, the VAE's downsampling factor (default: ${DEFAULT-VALUE})")
     private int scaleFactor;
 
-    @Option(names = "--min_neighbors", defaultValue = "5", paramLabel = "N",
-            description = "overlapping detections a face needs (default: ${DEFAULT-VALUE})")
+    @Option(names = "--equalize",
+            description = "equalise the grey image's histogram before detecting (the cascade README's setting;"
+                + " default: off, as the original)")
+    private boolean equalize;
+
+    @Option(names = "--min_neighbors", defaultValue = "3", paramLabel = "N",
+            description = "overlapping detections a face needs; the cascade README uses 5 (default: ${DEFAULT-VALUE},"
+                + " OpenCV's and the original's)")
     private int minNeighbors;
 
-    @Option(names = "--min_size", defaultValue = "24", paramLabel = "PX",
-            description = "smallest face side in pixels (default: ${DEFAULT-VALUE})")
+    @Option(names = "--min_size", defaultValue = "0", paramLabel = "PX",
+            description = "smallest face side in pixels, 0 for none; the cascade README uses 24 (default: ${DEFAULT-VALUE})")
     private int minSize;
+
+    @Option(names = "--expand", defaultValue = "1.0", paramLabel = "F",
+            description = "scale each face box by F about its centre, e.g. 1.5 to cover hair (default: ${DEFAULT-VALUE})")
+    private double expand;
 
     @Mixin
     private PreprocessOptions common = new PreprocessOptions();
 
     @Override
     public Integer call() throws InterruptedException {
-        FaceMask.Options options = common.options(() -> new FaceMask.Options(cascade, scaleFactor, minNeighbors, minSize));
+        FaceMask.Options options = common.options(() -> new FaceMask.Options(cascade, scaleFactor,
+                new FaceMask.Detection(equalize, minNeighbors, minSize), expand));
         int workers = common.workers();
         common.requireDirectory(path, "--path");
         PrintWriter err = spec.commandLine().getErr();

@@ -49,8 +49,13 @@ final class PreprocessOptions {
         }
     }
 
-    /** The progress bar of the command, on its error stream. */
+    /** The progress bar of the command, on its error stream, counting images. */
     Progress progress() {
-        return new Progress(spec.name(), spec.commandLine().getErr(), Progress.consoleIsTerminal());
+        return progress("images");
+    }
+
+    /** The progress bar of the command, on its error stream, counting {@code unit}. */
+    Progress progress(String unit) {
+        return new Progress(spec.name(), unit, spec.commandLine().getErr(), Progress.consoleIsTerminal());
     }
 }

@@ -1,7 +1,16 @@
 package sdtrainer.model.clip;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 import java.util.regex.Matcher;
@@ -12,17 +21,16 @@ import java.util.regex.Pattern;
  * transformers' CLIPTokenizer runs on every prompt when ftfy is installed (as it is in kohya / diffusers
  * training environments).
  *
- * <p>Implemented, in ftfy's order and repeated until the text stops changing: HTML entity unescaping
- * (skipped from the first line containing {@code <} onwards, like ftfy's {@code "auto"} mode), C1 control
- * characters read as windows-1252, Latin ligatures and digraphs expanded, full-/half-width forms
- * narrowed/widened, curly quotes straightened, line breaks unified, lone surrogates replaced, ANSI terminal
- * escapes and stray control characters removed, NFC normalisation.
+ * <p>Implemented, in ftfy's order and repeated until the text stops changing: HTML entity unescaping (every
+ * HTML5 entity ending in {@code ;}, the all-caps spelling of the lower-case ones, numeric references; skipped
+ * from the first line containing {@code <} onwards, like ftfy's {@code "auto"} mode), mojibake repair for
+ * UTF-8 read as Latin-1 / Windows-1252 ({@code "cafÃ©"} → {@code "café"}, also several layers deep and inside
+ * otherwise correct text; only where ftfy's badness heuristic sees mojibake), C1 control characters read as windows-1252, Latin ligatures and digraphs expanded,
+ * full-/half-width forms narrowed/widened, curly quotes straightened, line breaks unified, lone surrogates
+ * replaced, ANSI terminal escapes and stray control characters removed, NFC normalisation last.
  *
- * <p>Omitted: mojibake repair ({@code fix_encoding} and its helpers {@code restore_byte_a0},
- * {@code replace_lossy_sequences}, {@code decode_inconsistent_utf8}), which needs ftfy's large badness
- * heuristic; text such as {@code "cafÃ©"} is therefore left as is where ftfy would give {@code "café"}.
- * Named HTML entities are limited to the common ones in {@link #ENTITIES} (ftfy knows all of HTML5's);
- * numeric entities are decoded fully.
+ * <p>Omitted from ftfy's {@code fix_encoding}: mojibake through the other code pages it tries (windows-1250/1251/1253/1254, ISO-8859-2, MacRoman, cp437), and its byte-level repairs
+ * ({@code restore_byte_a0}, {@code replace_lossy_sequences}, CESU-8 / Java "modified UTF-8").
  */
 final class TextFixer {
 
@@ -32,16 +40,10 @@ final class TextFixer {
     private static final Pattern ANSI_ESCAPE = Pattern.compile("\u001b\\[[\\p{Nd};]*[a-zA-Z]");
 
     /**
-     * Named entities decoded, lower-case name to text. ftfy also accepts the all-caps spelling of a
-     * lower-case name (decoding to the upper-cased text); none of these characters has an upper case, so
-     * the all-caps spelling gives the same text.
+     * The named entities ftfy decodes, {@code &name;} to text: {@code html-entities.tsv}, made from Python's
+     * {@code html.entities.html5} by {@code src/test/resources/ftfy/make_html_entities.py}.
      */
-    private static final Map<String, String> ENTITIES = Map.ofEntries(
-            Map.entry("amp", "&"), Map.entry("lt", "<"), Map.entry("gt", ">"), Map.entry("quot", "\""),
-            Map.entry("apos", "'"), Map.entry("nbsp", "\u00a0"), Map.entry("hellip", "\u2026"),
-            Map.entry("mdash", "\u2014"), Map.entry("ndash", "\u2013"), Map.entry("lsquo", "\u2018"),
-            Map.entry("rsquo", "\u2019"), Map.entry("ldquo", "\u201c"), Map.entry("rdquo", "\u201d"),
-            Map.entry("copy", "\u00a9"), Map.entry("reg", "\u00ae"), Map.entry("trade", "\u2122"));
+    private static final Map<String, String> ENTITIES = loadEntities();
 
     /**
      * windows-1252 for bytes 0x80..0x9F, with the five unassigned bytes kept as the same code point
@@ -61,7 +63,114 @@ final class TextFixer {
             Map.entry(0xfb03, "ffi"), Map.entry(0xfb04, "ffl"), Map.entry(0xfb05, "\u017ft"),
             Map.entry(0xfb06, "st"));
 
+    /**
+     * ftfy's {@code badness.MOJIBAKE_CATEGORIES} (ftfy 6.1.1, MIT licence, Robyn Speer): the characters that
+     * occur in UTF-8 mojibake, by the role they play in it.
+     */
+    private static final Map<String, String> MOJIBAKE_CATEGORIES = Map.ofEntries(
+            Map.entry("common", "\u00a0\u00ad\u00b7\u00b4\u2013\u2014\u2015\u2026\u2019"),
+            Map.entry("c1", "\u0080-\u009f"),
+            Map.entry("bad", "\u00a6\u00a4\u00a8\u00ac\u00af\u00b6\u00a7\u00b8\u0192\u02c6\u02c7\u02d8\u02db\u02dc\u2020\u2021\u2030\u2310\u25ca\ufffd\u00aa\u00ba"),
+            Map.entry("currency", "\u00a2\u00a3\u00a5\u20a7\u20ac"),
+            Map.entry("start_punctuation", "\u00a1\u00ab\u00bf\u00a9\u0384\u0385\u2018\u201a\u201c\u201e\u2022\u2039\uf8ff"),
+            Map.entry("end_punctuation", "\u00ae\u00bb\u02dd\u201d\u203a\u2122"),
+            Map.entry("numeric", "\u00b2\u00b3\u00b9\u00b1\u00bc\u00bd\u00be\u00d7\u00b5\u00f7\u2044\u2202\u2206\u220f\u2211\u221a\u221e\u2229\u222b\u2248\u2260\u2261\u2264\u2265\u2116"),
+            Map.entry("kaomoji", "\u00d2-\u00d6\u00d9-\u00dc\u00f2-\u00f6\u00f8-\u00fc\u0150\u00b0"),
+            Map.entry("upper_accented", "\u00c0-\u00d1\u00d8\u00dc\u00dd\u0102\u0104\u0106\u010c\u010e\u0110\u0118\u011a\u011e\u0130\u0139\u013d\u0141\u0143\u0147\u0152\u0158\u015a\u015e\u0160\u0162\u0164\u016e\u0170\u0178\u0179\u017b\u017d\u0490"),
+            Map.entry("lower_accented", "\u00df\u00e0-\u00f1\u0103\u0105\u0107\u010d\u010f\u0111\u0119\u011b\u011f\u013a\u013e\u0142\u0153\u0155\u015b\u015f\u0161\u0165\u00fc\u017a\u017c\u017e\u0491\ufb01\ufb02"),
+            Map.entry("upper_common", "\u00de\u0391-\u03a9\u0386\u0388\u0389\u038a\u038c\u038e\u038f\u03aa\u03ab\u0401-\u042f"),
+            Map.entry("lower_common", "\u03b1-\u03c9\u03ac\u03ad\u03ae\u03af\u03b0\u0430-\u045f"),
+            Map.entry("box", "\u2502\u250c\u2510\u2518\u251c\u2524\u252c\u253c\u2550-\u256c\u2580\u2584\u2588\u258c\u2590\u2591\u2592\u2593"));
+
+    /**
+     * ftfy's {@code BADNESS_RE}: juxtapositions of those characters that are much likelier to be mojibake than
+     * intended text (each alternative as in badness.py, {@code {name}} standing for a category).
+     */
+    private static final Pattern BADNESS = Pattern.compile(String.join("|", expand(List.of(
+            "[{c1}]",
+            "[{bad}{lower_accented}{upper_accented}{box}{start_punctuation}{end_punctuation}{currency}{numeric}][{bad}]",
+            "[a-zA-Z][{lower_common}{upper_common}][{bad}]",
+            "[{bad}][{lower_accented}{upper_accented}{box}{start_punctuation}{end_punctuation}{currency}{numeric}]",
+            "[{lower_accented}{lower_common}{box}{end_punctuation}{currency}{numeric}][{upper_accented}]",
+            "[{box}{end_punctuation}{currency}{numeric}][{lower_accented}]",
+            "[{lower_accented}{box}{end_punctuation}][{currency}]",
+            "\\s[{upper_accented}][{currency}]",
+            "[{upper_accented}{box}][{numeric}]",
+            "[{lower_accented}{upper_accented}{box}{currency}{end_punctuation}][{start_punctuation}][{numeric}]",
+            "[{lower_accented}{upper_accented}{currency}{numeric}{box}][{end_punctuation}][{start_punctuation}]",
+            "[{currency}{numeric}{box}][{start_punctuation}]",
+            "[a-z][{upper_accented}][{start_punctuation}{currency}]",
+            "[{box}][{kaomoji}]",
+            "[{lower_accented}{upper_accented}{currency}{numeric}{start_punctuation}{end_punctuation}][{box}]",
+            "[{box}][{end_punctuation}]",
+            "[{lower_accented}{upper_accented}][{end_punctuation}]\\w",
+            "[\u0152\u0153][^A-Za-z]",
+            "[\u00c2\u00c3\u00ce\u00d0][\u20ac\u0160\u0161\u00a2\u00a3\u0178\u017e\u00a0\u00ad\u00ae\u00a9\u00b0\u00b7\u00bb{start_punctuation}{end_punctuation}\u2013\u2014\u00b4]",
+            "\u00d7[\u00b2\u00b3]",
+            "[\u00d8\u00d9][{common}{currency}{bad}{numeric}{start_punctuation}\u0178\u0160\u00ae\u00b0\u00b5\u00bb][\u00d8\u00d9][{common}{currency}{bad}{numeric}{start_punctuation}\u0178\u0160\u00ae\u00b0\u00b5\u00bb]",
+            "\u00e0[\u00b2\u00b5\u00b9\u00bc\u00bd\u00be]",
+            "\u221a[\u00b1\u2202\u2020\u2260\u00ae\u2122\u00b4\u2264\u2265\u00a5\u00b5\u00f8]",
+            "\u2248[\u00b0\u00a2]",
+            "\u201a\u00c4[\u00ec\u00ee\u00ef\u00f2\u00f4\u00fa\u00f9\u00fb\u2020\u00b0\u00a2\u03c0]",
+            "\u201a[\u00e2\u00f3][\u00e0\u00e4\u00b0\u00ea]",
+            "\u0432\u0402",
+            "[\u0412\u0413\u0420\u0421][{c1}{bad}{start_punctuation}{end_punctuation}{currency}\u00b0\u00b5][\u0412\u0413\u0420\u0421]",
+            "\u0413\u045e\u0412\u0402\u0412.[A-Za-z ]",
+            "\u00c3[\u00a0\u00a1]",
+            "[a-z]\\s?[\u00c3\u00c2][ ]",
+            "^[\u00c3\u00c2][ ]",
+            "[a-z.,?!{end_punctuation}]\u00c2[ {start_punctuation}{end_punctuation}]",
+            "\u03b2\u20ac[\u2122\u00a0\u0386\u00ad\u00ae\u00b0]",
+            "[\u0392\u0393\u039e\u039f][{c1}{bad}{start_punctuation}{end_punctuation}{currency}\u00b0][\u0392\u0393\u039e\u039f]")
+    )), Pattern.UNICODE_CHARACTER_CLASS);
+
+    private static List<String> expand(List<String> templates) {
+        List<String> out = new ArrayList<>(templates.size());
+        for (String t : templates) {
+            for (Map.Entry<String, String> c : MOJIBAKE_CATEGORIES.entrySet()) {
+                t = t.replace("{" + c.getKey() + "}", c.getValue());
+            }
+            out.add(t);
+        }
+        return out;
+    }
+
+    /** ftfy's {@code is_bad}: whether the text holds a sequence that looks like mojibake. */
+    static boolean isBad(String text) {
+        return BADNESS.matcher(text).find();
+    }
+
+    /** Mojibake clues: a Latin-1 letter that is a UTF-8 lead byte, then the right number of continuation bytes. */
+    private static final String CONTINUATION = "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030"
+            + "\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178";
+    private static final Pattern EMBEDDED_UTF8 = Pattern.compile("(?<![" + CONTINUATION + "])(?:"
+            + "[\u00c2-\u00df][" + CONTINUATION + "]|[\u00e0-\u00ef][" + CONTINUATION + "]{2}"
+            + "|[\u00f0-\u00f4][" + CONTINUATION + "]{3})+");
+
     private TextFixer() {
+    }
+
+    private static Map<String, String> loadEntities() {
+        Map<String, String> entities = new HashMap<>();
+        try (InputStream in = TextFixer.class.getResourceAsStream("html-entities.tsv")) {
+            if (in == null) {
+                throw new IllegalStateException("html-entities.tsv is missing from the classpath");
+            }
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (line.isEmpty()) {
+                    continue;
+                }
+                int tab = line.indexOf('\t');
+                StringBuilder text = new StringBuilder();
+                for (String hex : line.substring(tab + 1).split(" ")) {
+                    text.appendCodePoint(Integer.parseInt(hex, 16));
+                }
+                entities.put(line.substring(0, tab), text.toString());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read html-entities.tsv", e);
+        }
+        return Map.copyOf(entities);
     }
 
     /** {@code ftfy.fix_text(text)} with default settings, minus the omissions listed on the class. */
@@ -89,6 +198,7 @@ final class TextFixer {
             if (unescapeHtml) {
                 text = unescapeHtml(text);
             }
+            text = fixEncoding(text);
             text = translate(text, TextFixer::fixC1Control);
             text = translate(text, TextFixer::expandLigature);
             text = translate(text, TextFixer::fixWidth);
@@ -120,10 +230,9 @@ final class TextFixer {
     }
 
     private static String decodeEntity(String entity) {
-        String name = entity.substring(1, entity.length() - 1);
-        String lower = name.toLowerCase(Locale.ROOT);
-        if ((name.equals(lower) || name.equals(name.toUpperCase(Locale.ROOT))) && ENTITIES.containsKey(lower)) {
-            return ENTITIES.get(lower);
+        String named = ENTITIES.get(entity);
+        if (named != null) {
+            return named;
         }
         Matcher dec = DECIMAL_REF.matcher(entity);
         Matcher hex = HEX_REF.matcher(entity);
@@ -140,6 +249,83 @@ final class TextFixer {
     }
 
     /** Python's html.unescape for one numeric character reference. */
+    /** ftfy's fix_encoding (within the limits on the class): re-decodes mojibake until nothing changes. */
+    private static String fixEncoding(String text) {
+        while (true) {
+            String fixed = fixEncodingStep(text);
+            if (fixed.equals(text)) {
+                return text;
+            }
+            text = fixed;
+        }
+    }
+
+    private static String fixEncodingStep(String text) {
+        if (text.chars().allMatch(c -> c < 0x80) || !isBad(text)) {
+            return text;
+        }
+        String whole = redecode(text);
+        if (whole != null) {
+            return whole;
+        }
+        // UTF-8 mojibake embedded in text that, as a whole, is not: fix each stretch on its own.
+        Matcher m = EMBEDDED_UTF8.matcher(text);
+        StringBuilder out = new StringBuilder(text.length());
+        while (m.find()) {
+            String part = m.group();
+            String decoded = part.length() < text.length() && isBad(part) ? redecode(part) : null;
+            m.appendReplacement(out, Matcher.quoteReplacement(decoded != null ? decoded : part));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    /**
+     * The text encoded as Latin-1 (else as windows-1252 with its unassigned bytes kept) and decoded as UTF-8;
+     * null when it cannot be encoded so, is not valid UTF-8 then, or holds bytes of ftfy's "utf-8-variants".
+     */
+    private static String redecode(String text) {
+        byte[] bytes = encodeSingleByte(text, true);
+        if (bytes == null) {
+            bytes = encodeSingleByte(text, false);
+        }
+        if (bytes == null) {
+            return null;
+        }
+        for (byte b : bytes) {
+            if (b == (byte) 0xED || b == (byte) 0xC0) {
+                return null; // surrogates or overlong NUL: ftfy decodes these with its own codec
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static byte[] encodeSingleByte(String text, boolean latin1) {
+        byte[] out = new byte[text.length()];
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            int b;
+            if (c < 0x80 || (c >= 0xa0 && c <= 0xff) || (latin1 && c <= 0xff)) {
+                b = c;
+            } else if (latin1) {
+                return null;
+            } else {
+                int index = CP1252_HIGH.indexOf(c);
+                if (index < 0) {
+                    return null;
+                }
+                b = 0x80 + index;
+            }
+            out[i] = (byte) b;
+        }
+        return out;
+    }
+
     private static String decodeCharRef(String digits, int radix) {
         String trimmed = digits.replaceFirst("^0+(?=.)", "");
         if (trimmed.length() > 8) {

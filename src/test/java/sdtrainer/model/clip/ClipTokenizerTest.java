@@ -255,6 +255,32 @@ class ClipTokenizerTest {
             assertEquals("a\nb\nc\n", TextFixer.fixText("a\r\nb\rc\u2028"));
         }
 
+        /** {@code ftfy/fix_text_cases.json}: ftfy 6.1.1's documented examples and mojibake prompts, run through ftfy. */
+        @Test
+        void matchesFtfyOnItsDocumentedExamplesAndMojibakePrompts() throws IOException {
+            JsonNode cases = new ObjectMapper().readTree(ClipTokenizerTest.class.getResource("/ftfy/fix_text_cases.json"));
+            int supported = 0;
+            for (JsonNode c : cases) {
+                String input = c.get("input").asText();
+                if (c.get("supported").asBoolean()) {
+                    assertEquals(c.get("ftfy").asText(), TextFixer.fixText(input), input);
+                    supported++;
+                } else {
+                    assertNotEquals(c.get("ftfy").asText(), TextFixer.fixText(input), "now supported: " + input);
+                }
+            }
+            assertTrue(supported >= 25, "cases: " + supported);
+            assertEquals("caf\u00e9", TextFixer.fixText("caf\u00c3\u00a9"));
+        }
+
+        @Test
+        void badnessHeuristicSeesMojibakeButNotAccentedText() {
+            assertTrue(TextFixer.isBad("caf\u00c3\u00a9"));
+            assertTrue(TextFixer.isBad("\u00e2\u20ac\u0153"));
+            assertFalse(TextFixer.isBad("caf\u00e9 na\u00efve \u00c9t\u00e9"));
+            assertFalse(TextFixer.isBad("IL Y MARQU\u00c9\u2026"));
+        }
+
         @Test
         void widensHalfwidthKanaAndComposesVoicedMarks() {
             assertEquals("\u30ac\u30a4 ABC", TextFixer.fixText("\uff76\uff9e\uff72\u3000\uff21\uff22\uff23"));
