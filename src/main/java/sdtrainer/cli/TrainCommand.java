@@ -138,6 +138,9 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             err.println(PREFIX + e.getMessage());
             return CommandLine.ExitCode.SOFTWARE;
+        } catch (java.io.UncheckedIOException e) {
+            err.println(PREFIX + e.getCause().getMessage());
+            return CommandLine.ExitCode.SOFTWARE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CommandLine.ExitCode.SOFTWARE;

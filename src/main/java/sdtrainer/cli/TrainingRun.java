@@ -85,16 +85,35 @@ final class TrainingRun {
         }
     }
 
-    /** Trains and reports; Ctrl-C stops after the current step and saves. The model and the lock are released at the end. */
+    /**
+     * Trains and reports; Ctrl-C stops after the current step and saves. The model and the lock are released
+     * before {@code finish} runs: after a Ctrl-C the JVM exits as soon as the run has reported, so a release
+     * after that would never happen and leave a stale lock.
+     */
     <T> T execute(java.util.function.Function<Trainer.Summary, T> finish) throws IOException, InterruptedException {
         try {
-            return trainer.runUntilShutdown(finish);
+            return trainer.runUntilShutdown(summary -> {
+                try {
+                    release();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return finish.apply(summary);
+            });
         } finally {
-            try {
-                sd.close();
-            } finally {
-                lock.close();
-            }
+            release();
+        }
+    }
+
+    private boolean released;
+
+    private void release() throws IOException {
+        if (released) return;
+        released = true;
+        try {
+            sd.close();
+        } finally {
+            lock.close();
         }
     }
 }
