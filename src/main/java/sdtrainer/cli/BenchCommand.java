@@ -63,7 +63,7 @@ public final class BenchCommand implements Callable<Integer> {
         settings.put("train_encoder", trainEncoder);
         settings.put("seed", 0);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), settings);
-        try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+        try (StableDiffusion sd = ModelInputs.load(model, engine.device())) {
             int f = sd.vae().config.downsamplingFactor();
             int c = sd.vae().config.latentChannels();
             long h = cfg.resolution().height() / f, w = cfg.resolution().width() / f;

@@ -32,7 +32,7 @@ public final class DemoCommand implements Callable<Integer> {
     DeviceOption device = new DeviceOption();
     // The demo's tensors are tiny: on a busy 2-core machine one thread ran 10x faster than two.
     @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "intra-op CPU threads; 0 keeps the engine default (default: ${DEFAULT-VALUE})")
+            description = "intra-op CPU threads; 0 = half the CPUs (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Spec
@@ -44,8 +44,8 @@ public final class DemoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be at least 1, got " + steps);
         }
         EngineInfo engine = device.start(threads);
-        // the demo's progress and its closing list go to stdout: they are what the user asked to see
-        PrintStream console = new PrintStream(new WriterStream(spec.commandLine().getOut()), true, StandardCharsets.UTF_8);
+        // progress goes to stderr in every command; stdout is kept for results other programs read
+        PrintStream console = new PrintStream(new WriterStream(spec.commandLine().getErr()), true, StandardCharsets.UTF_8);
         try {
             Demo.run(output, steps, engine.device(), console);
             return CommandLine.ExitCode.OK;

@@ -16,7 +16,7 @@ public final class DeviceOption {
     String device;
 
     /**
-     * Starts the engine on the chosen device with {@code threads} intra-op threads (0 = engine default); a
+     * Starts the engine on the chosen device with {@code threads} intra-op threads (0 = the default of EngineSetup.start); a
      * --device that names no device here is a usage error (exit code 2), as for every other option.
      */
     public EngineInfo start(int threads) {

@@ -26,8 +26,9 @@ public final class InspectCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return CommandLine.ExitCode.OK;
         } catch (IOException | IllegalArgumentException e) {
-            spec.commandLine().getErr().println("sd-trainer inspect: " + e.getMessage());
-            return CommandLine.ExitCode.SOFTWARE;
+            // inspect only reads the model: whatever is wrong is wrong with the input
+            spec.commandLine().getErr().println("sd-trainer inspect: --model " + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
         }
     }
 }

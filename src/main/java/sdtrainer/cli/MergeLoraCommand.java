@@ -8,7 +8,6 @@ import sdtrainer.network.LoraMerge;
 import sdtrainer.pipeline.StableDiffusion;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -31,18 +30,16 @@ public final class MergeLoraCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() {
-        if (!Files.isRegularFile(lora)) {
-            spec.commandLine().getErr().println("sd-trainer merge-lora: " + lora + " is not a file");
-            return CommandLine.ExitCode.USAGE;
-        }
+    public Integer call() throws InputException, IOException {
+        ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
         EngineInfo engine = device.start(0);
-        try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
-            LoraMerge.merge(sd, lora, scale);
+        try (StableDiffusion sd = ModelInputs.load(model, engine.device())) {
+            try {
+                LoraMerge.merge(sd, lora, scale);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new InputException("--lora " + e.getMessage(), e);
+            }
             sd.save(output, DType.F32);
-        } catch (IOException | IllegalArgumentException e) {
-            spec.commandLine().getErr().println("sd-trainer merge-lora: " + e.getMessage());
-            return CommandLine.ExitCode.SOFTWARE;
         }
         spec.commandLine().getOut().println(output);
         return CommandLine.ExitCode.OK;

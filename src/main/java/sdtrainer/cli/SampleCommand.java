@@ -6,7 +6,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.data.Images;
-import sdtrainer.network.Network;
 import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
@@ -57,11 +56,12 @@ public final class SampleCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer sample: --steps and --count must be >= 1 and --guidance >= 0");
             return CommandLine.ExitCode.USAGE;
         }
+        if (lora != null) ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
         EngineInfo engine = device.start(0);
         Files.createDirectories(output);
         try (NDManager m = NDManager.newBaseManager(engine.device());
-             StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
-            if (lora != null) Network.load(lora, sd, loraScale, sd.manager()).attach();
+             StableDiffusion sd = ModelInputs.load(model, engine.device())) {
+            if (lora != null) ModelInputs.adapter("--lora", lora, sd, loraScale);
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
                     width == null ? side : width, height == null ? side : height, steps, guidance, seed);

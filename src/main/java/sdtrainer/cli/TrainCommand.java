@@ -13,6 +13,7 @@ import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -21,6 +22,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 import sdtrainer.config.ConfigException;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.ConfigValidator;
+import sdtrainer.config.KohyaNames;
 import sdtrainer.config.TrainConfig;
 
 /**
@@ -59,6 +61,7 @@ public final class TrainCommand implements Callable<Integer> {
     public static CommandLine newCommandLine() {
         CommandLine commandLine = new CommandLine(new TrainCommand())
                 .setParameterExceptionHandler(TrainCommand::usageError)
+                .setExecutionExceptionHandler(TrainCommand::runError)
                 // Room for --[no-]gradient_checkpointing, so every option's help stays on one line.
                 .setUsageHelpLongOptionsMaxWidth(32);
         for (OptionSpec option : commandLine.getCommandSpec().options()) {
@@ -91,26 +94,52 @@ public final class TrainCommand implements Callable<Integer> {
             err.println(PREFIX + e.getMessage());
             return CommandLine.ExitCode.USAGE;
         }
-        if (dryRun) {
-            PrintWriter out = spec.commandLine().getOut();
-            out.print(ConfigLoader.toYaml(config));
-            out.flush();
-            return CommandLine.ExitCode.OK;
+        try {
+            if (dryRun) {
+                RunInputs.check(config, engine.device()).warnings().forEach(w -> err.println(PREFIX + "warning: " + w));
+                PrintWriter out = spec.commandLine().getOut();
+                out.print(resolvedYaml(config, engine));
+                out.flush();
+                return CommandLine.ExitCode.OK;
+            }
+            return train(config, engine);
+        } catch (InputException e) {
+            err.println(PREFIX + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
         }
-        return train(config, engine);
     }
 
-    /** Loads the model and data, trains, and reports; Ctrl-C stops after the current step and saves. */
-    private int train(TrainConfig config, EngineInfo engine) {
+    /**
+     * The config as the run resolves it (the device found, the log folder), which {@code --config} reads back;
+     * an unset prompt and seed are noted in comments.
+     */
+    static String resolvedYaml(TrainConfig config, EngineInfo engine) {
+        Map<String, Object> resolved = new LinkedHashMap<>();
+        resolved.put("device", engine.device().isGpu() ? "cuda:" + engine.device().getDeviceId() : "cpu");
+        resolved.put("log_dir", config.logDir().orElse(config.output().orElseThrow().resolve("logs")).toString());
+        StringBuilder yaml = new StringBuilder(ConfigLoader.toYaml(ConfigLoader.merge(config, resolved)));
+        if (config.prompt().isEmpty()) yaml.append("# prompt: unset, sample images use captions of the last batch\n");
+        if (config.seed().isEmpty()) yaml.append("# seed: unset, the run picks one and logs it\n");
+        return yaml.toString();
+    }
+
+    /** Locks the output, loads the model and data, trains, and reports; Ctrl-C stops after the current step and saves. */
+    private int train(TrainConfig config, EngineInfo engine) throws InputException {
         PrintWriter err = spec.commandLine().getErr();
         try {
-            return TrainingRun.prepare(config, engine.device()).execute(s -> {
+            return TrainingRun.prepare(config, engine.device(), line -> {
+                err.println(PREFIX + line);
+                err.flush();
+            }).execute(s -> {
                 err.println(PREFIX + s.summaryLine());
                 err.flush();
                 return CommandLine.ExitCode.OK;
             });
         } catch (java.io.IOException e) {
             err.println(PREFIX + e.getMessage());
+            return CommandLine.ExitCode.SOFTWARE;
+        } catch (java.io.UncheckedIOException e) {
+            err.println(PREFIX + e.getCause().getMessage());
             return CommandLine.ExitCode.SOFTWARE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -142,14 +171,60 @@ public final class TrainCommand implements Callable<Integer> {
                         + values.stream().map(String::valueOf).collect(Collectors.joining(", ")))));
     }
 
-    /** One line naming the problem, picocli's suggestions for a misspelt option, and where help is. */
-    private static int usageError(ParameterException e, String[] args) {
+    /**
+     * One line naming the problem, picocli's suggestions for a misspelt option (kohya's name's counterpart for a
+     * kohya option), and where help is. A typo is named even when picocli first noticed a required option missing.
+     */
+    static int usageError(ParameterException e, String[] args) {
         CommandLine commandLine = e.getCommandLine();
         PrintWriter err = commandLine.getErr();
-        err.println(PREFIX + e.getMessage());
-        UnmatchedArgumentException.printSuggestions(e, err);
+        ParameterException shown = e;
+        if (e instanceof MissingParameterException) {
+            List<String> unknown = unknownOptions(commandLine.getCommandSpec(), args);
+            if (!unknown.isEmpty()) {
+                err.println(PREFIX + e.getMessage());
+                shown = new UnmatchedArgumentException(commandLine, unknown);
+            }
+        }
+        List<String> kohya = shown instanceof UnmatchedArgumentException u ? kohyaHints(u.getUnmatched()) : List.of();
+        err.println(PREFIX + shown.getMessage());
+        if (kohya.isEmpty()) UnmatchedArgumentException.printSuggestions(shown, err);
+        kohya.forEach(hint -> err.println(PREFIX + hint));
         err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for more information.");
         return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /**
+     * A subcommand's failure as one line: exit code 2 for an input error, 1 for an I/O failure during the run.
+     * Anything else is a defect of the tool and keeps its stack trace.
+     */
+    private static int runError(Exception e, CommandLine commandLine, CommandLine.ParseResult parsed) throws Exception {
+        if (!(e instanceof InputException) && !(e instanceof java.io.IOException)) throw e;
+        commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        commandLine.getErr().flush();
+        return e instanceof InputException ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
+    }
+
+    /** The {@code --options} in {@code args} that {@code spec} does not know. */
+    private static List<String> unknownOptions(CommandSpec spec, String[] args) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String arg : args) {
+            String name = arg.split("=", 2)[0];
+            if (name.startsWith("--") && name.length() > 2 && spec.findOption(name) == null) out.add(name);
+        }
+        return out;
+    }
+
+    /** "--network_dim is the name in kohya's sd-scripts; here it is --lora" for each kohya option given. */
+    private static List<String> kohyaHints(List<String> unmatched) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String arg : unmatched) {
+            String name = arg.split("=", 2)[0];
+            if (!name.startsWith("--")) continue;
+            KohyaNames.ours(name.substring(2)).ifPresent(ours ->
+                    out.add(name + " is the name in kohya's sd-scripts; here it is --" + ours));
+        }
+        return out;
     }
 
     /** The version from the jar's manifest; absent when run from classes (tests, IDE). */

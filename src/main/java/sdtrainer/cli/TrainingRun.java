@@ -4,65 +4,116 @@ import ai.djl.Device;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.NetworkType;
 import sdtrainer.config.TrainConfig;
-import sdtrainer.data.AspectDataset;
-import sdtrainer.data.SimpleDataset;
-import sdtrainer.data.TrainingData;
+import sdtrainer.io.OutputLock;
+import sdtrainer.io.SaveLeftovers;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
 import java.io.IOException;
+import java.util.function.Consumer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 
-/** One training run from a validated config: model and data loaded, then the loop, with graceful interruption. */
+/**
+ * One training run from a validated config: the output locked and cleared of interrupted saves, the inputs
+ * checked, model and data loaded, then the loop, with graceful interruption.
+ */
 final class TrainingRun {
+    private final OutputLock lock;
     private final StableDiffusion sd;
     private final Trainer trainer;
 
-    private TrainingRun(StableDiffusion sd, Trainer trainer) {
+    private TrainingRun(OutputLock lock, StableDiffusion sd, Trainer trainer) {
+        this.lock = lock;
         this.sd = sd;
         this.trainer = trainer;
     }
 
-    static TrainingRun prepare(TrainConfig given, Device device) throws IOException {
+    /**
+     * Takes the output's lock (a second run on the same output is refused), removes what interrupted saves left
+     * beside it, checks the inputs and loads them; {@code notices} gets one line for each thing done or doubtful.
+     *
+     * @throws InputException for a held lock and any defect of the model, dataset or adapter file
+     */
+    static TrainingRun prepare(TrainConfig given, Device device, Consumer<String> notices) throws InputException, IOException {
         // one seed for the whole run (network init, order, noise), logged so a run can be repeated
         TrainConfig cfg = given.seed().isPresent() ? given
-                : ConfigLoader.merge(given, java.util.Map.of("seed", new java.security.SecureRandom().nextLong()));
-        StableDiffusion sd = StableDiffusion.load(cfg.model().orElseThrow(), device);
+                : ConfigLoader.merge(given, Map.of("seed", new java.security.SecureRandom().nextLong()));
+        Path output = cfg.output().orElseThrow();
+        Files.createDirectories(output.toAbsolutePath().getParent());
+        OutputLock lock;
         try {
-            int f = sd.vae().config.downsamplingFactor();
-            TrainingData data = cfg.useBucket()
-                    ? new AspectDataset(cfg.dataset().orElseThrow(), cfg.mask(), f, sd.vae().config.latentChannels())
-                    : new SimpleDataset(cfg.dataset().orElseThrow(), cfg.resolution().width(), cfg.resolution().height());
-            int needed = f * sd.unet().config.downsamplingFactor();
-            if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
-                throw new IOException("--resolution " + cfg.resolution() + " must be a multiple of " + needed + " for this model");
-            }
-            return new TrainingRun(sd, new Trainer(cfg, sd, data, network(cfg, sd), System.err, System.console() != null));
-        } catch (IOException | RuntimeException e) {
-            sd.close();
+            lock = OutputLock.acquire(output);
+        } catch (OutputLock.HeldException e) {
+            throw new InputException("--output " + e.getMessage(), e);
+        }
+        StableDiffusion sd = null;
+        try {
+            lock.staleOwner().ifPresent(owner -> notices.accept("took over the lock " + lock.file()
+                    + " of a run that ended without releasing it (" + owner + ")"));
+            SaveLeftovers.clean(output).forEach(notices);
+            RunInputs inputs = RunInputs.check(cfg, device);
+            inputs.warnings().forEach(w -> notices.accept("warning: " + w));
+            sd = ModelInputs.load(cfg.model().orElseThrow(), device);
+            Trainer trainer = new Trainer(cfg, sd, inputs.data(), network(cfg, sd), System.err, System.console() != null);
+            return new TrainingRun(lock, sd, trainer);
+        } catch (InputException | IOException | RuntimeException e) {
+            if (sd != null) sd.close();
+            lock.close();
             throw e;
         }
     }
 
     /** The adapter network to train (attached, resumed from --resume_lora when given), or null for a full fine-tune. */
-    private static Network network(TrainConfig cfg, StableDiffusion sd) throws IOException {
+    private static Network network(TrainConfig cfg, StableDiffusion sd) throws InputException {
         boolean eh = cfg.network() == NetworkType.EH;
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
-        Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.ehGroups(), cfg.upOnly(),
-                cfg.trainEncoder(), sd.manager(), seed);
-        if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());
-        n.attach();
-        return n;
+        try {
+            Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.ehGroups(),
+                    cfg.upOnly(), cfg.trainEncoder(), sd.manager(), seed);
+            if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());
+            n.attach();
+            return n;
+        } catch (IOException e) {
+            throw new InputException("--resume_lora " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new InputException(e.getMessage(), e);
+        }
     }
 
-    /** Trains and reports; Ctrl-C stops after the current step and saves. The model is closed at the end. */
+    /**
+     * Trains and reports; Ctrl-C stops after the current step and saves. The model and the lock are released
+     * before {@code finish} runs: after a Ctrl-C the JVM exits as soon as the run has reported, so a release
+     * after that would never happen and leave a stale lock.
+     */
     <T> T execute(java.util.function.Function<Trainer.Summary, T> finish) throws IOException, InterruptedException {
         try {
-            return trainer.runUntilShutdown(finish);
+            return trainer.runUntilShutdown(summary -> {
+                try {
+                    release();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return finish.apply(summary);
+            });
         } finally {
+            release();
+        }
+    }
+
+    private boolean released;
+
+    private void release() throws IOException {
+        if (released) return;
+        released = true;
+        try {
             sd.close();
+        } finally {
+            lock.close();
         }
     }
 }

@@ -92,7 +92,8 @@ public final class ConfigLoader {
             return (json ? JSON : YAML).readValue(text, TrainConfig.class);
         } catch (UnrecognizedPropertyException e) {
             throw new ConfigException(where + line(e.getLocation()) + ": unknown key '" + e.getPropertyName() + "'"
-                    + suggestion(e.getPropertyName(), e.getKnownPropertyIds()));
+                    + KohyaNames.ours(e.getPropertyName()).map(ours -> "; that is the name in kohya's sd-scripts, here it is '"
+                            + ours + "'").orElseGet(() -> suggestion(e.getPropertyName(), e.getKnownPropertyIds())));
         } catch (InvalidFormatException e) {
             throw new ConfigException(where + line(e.getLocation()) + ": " + key(e) + ": '" + e.getValue()
                     + "' is not " + expected(e.getTargetType()));

@@ -5,6 +5,8 @@ package sdtrainer.config;
  * (downsampling by up to 8) yields whole latent cells.
  */
 public record Resolution(int width, int height) {
+    /** Far above what any Stable Diffusion trains at (512 to 1024), still below sizes whose pixel counts overflow. */
+    public static final int MAX_SIDE = 8192;
 
     public Resolution {
         checkSide(width);
@@ -38,6 +40,10 @@ public record Resolution(int width, int height) {
     private static void checkSide(int side) {
         if (side <= 0) {
             throw new IllegalArgumentException(side + " is not positive; give sizes such as 512,512");
+        }
+        if (side > MAX_SIDE) {
+            throw new IllegalArgumentException(side + " is larger than " + MAX_SIDE
+                    + "; Stable Diffusion models train at 512 to 1024 pixels a side");
         }
         if (side % 8 != 0) {
             int below = side / 8 * 8;

@@ -151,7 +151,7 @@ public final class TrainConfig {
     private String device;
 
     @JsonProperty("threads")
-    @Option(names = "--threads", paramLabel = "N", description = "intra-op CPU threads; 0 = engine default (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", paramLabel = "N", description = "intra-op CPU threads; 0 = half the CPUs on CPU, the engine's default on GPU (default: ${DEFAULT-VALUE})")
     private int threads;
 
     @JsonProperty("save_precision")
@@ -165,7 +165,7 @@ public final class TrainConfig {
     private OnBadSample onBadSample = OnBadSample.FAIL;
 
     @JsonProperty("log_dir")
-    @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: none)")
+    @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: <output>/logs)")
     private Path logDir;
 
     // Long runs (issue 10): training state, resume, gradient accumulation, EMA, gradient clipping.
@@ -331,7 +331,7 @@ public final class TrainConfig {
         return Optional.ofNullable(device);
     }
 
-    /** Intra-op threads; 0 keeps the engine's default. */
+    /** Intra-op threads; 0 = half the logical CPUs on CPU, the engine's default on GPU. */
     public int threads() {
         return threads;
     }

@@ -7,7 +7,6 @@ import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +21,8 @@ import java.util.regex.Pattern;
 
 /**
  * The original's AspectDataset: {@code buckets.json} maps {@code "(W, H)"} to stems; each stem has a cached latent
- * {@code <stem>.npy} [C, H/f, W/f], a caption {@code <stem>.caption} and, with masks, {@code <stem>.npz} [H/f, W/f].
+ * {@code <stem>.npy} [C, H/f, W/f], a caption {@code <stem>.caption} (or, as kohya's tools leave it,
+ * {@code <stem>.txt} when there is no {@code .caption}) and, with masks, {@code <stem>.npz} [H/f, W/f].
  */
 public final class AspectDataset implements TrainingData {
     private static final Pattern BUCKET = Pattern.compile("\\(\\s*(\\d+)\\s*,\\s*(\\d+)\\s*\\)");
@@ -32,6 +32,7 @@ public final class AspectDataset implements TrainingData {
     private final Map<String, List<String>> buckets = new LinkedHashMap<>();
     private final Map<String, long[]> latentShapes = new LinkedHashMap<>();
     private final Map<String, String> problems = new LinkedHashMap<>();
+    private final List<String> warnings = new ArrayList<>();
 
     /**
      * Reads buckets.json and checks every sample's files and header shapes against its bucket
@@ -78,9 +79,14 @@ public final class AspectDataset implements TrainingData {
             return;
         }
         Path latent = dir.resolve(stem + ".npy");
-        Path caption = dir.resolve(stem + ".caption");
+        Path caption = captionOf(stem);
         try {
-            if (!Files.isRegularFile(caption)) throw new IOException(caption + ": missing caption");
+            if (!Files.isRegularFile(caption)) {
+                throw new IOException(caption + ": missing caption (nor is there a " + stem + ".txt)");
+            }
+            if (Captions.check(caption).isEmpty()) {
+                warnings.add(caption + ": empty caption; the sample trains without a prompt");
+            }
             long[] actual = Npy.read(latent).shape();
             if (!Arrays.equals(actual, shape)) {
                 throw new IOException(latent + ": latent shape " + Arrays.toString(actual) + " does not match its bucket "
@@ -99,6 +105,13 @@ public final class AspectDataset implements TrainingData {
         } catch (IOException e) {
             problems.put(stem, e.getMessage());
         }
+    }
+
+    /** {@code <stem>.caption}, or {@code <stem>.txt} when only that exists. */
+    private Path captionOf(String stem) {
+        Path caption = dir.resolve(stem + ".caption");
+        Path txt = dir.resolve(stem + ".txt");
+        return !Files.exists(caption) && Files.isRegularFile(txt) ? txt : caption;
     }
 
     private static TensorData firstArray(Path npz) throws IOException {
@@ -123,7 +136,7 @@ public final class AspectDataset implements TrainingData {
     @Override
     public Sample load(String stem) throws IOException {
         TensorData latent = Npy.read(dir.resolve(stem + ".npy"));
-        String caption = Files.readString(dir.resolve(stem + ".caption"), StandardCharsets.UTF_8).strip();
+        String caption = Captions.read(captionOf(stem));
         float[] mask = useMask ? firstArray(dir.resolve(stem + ".npz")).toFloats() : null;
         return new Sample(stem, caption, latent.toFloats(), null, mask, latent.shape());
     }
@@ -131,6 +144,11 @@ public final class AspectDataset implements TrainingData {
     @Override
     public List<String> problems() {
         return List.copyOf(problems.values());
+    }
+
+    @Override
+    public List<String> warnings() {
+        return List.copyOf(warnings);
     }
 
     @Override
@@ -154,7 +172,7 @@ public final class AspectDataset implements TrainingData {
         for (List<String> stems : buckets.values()) {
             for (String s : stems) {
                 try {
-                    out.add(Files.readString(dir.resolve(s + ".caption"), StandardCharsets.UTF_8).strip());
+                    out.add(Captions.read(captionOf(s)));
                 } catch (IOException e) {
                     // checked before training; a caption that vanished since only drops out of the statistics
                 }

@@ -224,6 +224,15 @@ public final class Images {
         }
     }
 
+    /**
+     * Decodes the whole file as {@link #read} does, so a dataset check finds what training would (a truncated
+     * JPEG passes a header read); returns the decoded size.
+     */
+    public static Size verify(Path file) throws IOException {
+        BufferedImage decoded = read(file);
+        return new Size(decoded.getWidth(), decoded.getHeight());
+    }
+
     /** Reads only the header of an image file; no EXIF rotation is applied. */
     public static Size readSize(Path file) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {

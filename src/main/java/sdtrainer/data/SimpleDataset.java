@@ -1,7 +1,6 @@
 package sdtrainer.data;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,11 +14,13 @@ import java.util.stream.Stream;
 /**
  * The original's SimpleDataset: every image in a folder with its caption in {@code <stem>.txt}, resized to one
  * resolution (cover, then centre crop), RGB in [-1, 1]; the VAE encodes it in the training loop.
+ * Before training every caption is decoded and every image fully decoded, as the loop will decode them.
  */
 public final class SimpleDataset implements TrainingData {
     private final int width, height;
     private final Map<String, Path> images = new LinkedHashMap<>();
     private final Map<String, String> problems = new LinkedHashMap<>();
+    private final List<String> warnings = new ArrayList<>();
 
     public SimpleDataset(Path dir, int width, int height) throws IOException {
         this.width = width;
@@ -29,26 +30,44 @@ public final class SimpleDataset implements TrainingData {
             files = s.filter(Images::isImageFile).sorted().toList();
         }
         if (files.isEmpty()) throw new IOException(dir + ": no images (jpg, jpeg, png, bmp, webp)");
+        Map<String, Path> unique = new LinkedHashMap<>();
         for (Path f : files) {
-            String name = f.getFileName().toString();
-            String stem = name.substring(0, name.lastIndexOf('.'));
-            if (images.containsKey(stem)) {
-                problems.put(stem, f + ": another image has the same name stem " + stem);
-                continue;
-            }
-            images.put(stem, f);
-            try {
-                if (!Files.isRegularFile(captionOf(f))) throw new IOException(captionOf(f) + ": missing caption");
-                Images.readSize(f);
-            } catch (IOException e) {
-                problems.put(stem, e.getMessage());
-            }
+            String stem = stem(f);
+            if (unique.containsKey(stem)) problems.put(stem, f + ": another image has the same name stem " + stem);
+            else unique.put(stem, f);
+        }
+        images.putAll(unique);
+        // decoding is the slow part of the check: on all cores, reported in file order
+        List<String> found = unique.values().parallelStream().map(this::defect).toList();
+        int i = 0;
+        for (String stem : unique.keySet()) {
+            String defect = found.get(i++);
+            if (defect != null) problems.putIfAbsent(stem, defect);
         }
     }
 
+    /** What keeps the sample at {@code image} from training (or null), noting an empty caption as a warning. */
+    private String defect(Path image) {
+        try {
+            if (Captions.check(captionOf(image)).isEmpty()) {
+                synchronized (warnings) {
+                    warnings.add(captionOf(image) + ": empty caption; the sample trains without a prompt");
+                }
+            }
+            Images.verify(image);
+            return null;
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    private static String stem(Path file) {
+        String name = file.getFileName().toString();
+        return name.substring(0, name.lastIndexOf('.'));
+    }
+
     private static Path captionOf(Path image) {
-        String name = image.getFileName().toString();
-        return image.resolveSibling(name.substring(0, name.lastIndexOf('.')) + ".txt");
+        return image.resolveSibling(stem(image) + ".txt");
     }
 
     @Override
@@ -62,13 +81,19 @@ public final class SimpleDataset implements TrainingData {
     public Sample load(String key) throws IOException {
         Path file = images.get(key);
         float[] chw = Images.toCHW(Images.coverAndCenterCrop(Images.read(file), width, height));
-        String caption = Files.readString(captionOf(file), StandardCharsets.UTF_8).strip();
-        return new Sample(key, caption, null, chw, null, new long[] {3, height, width});
+        return new Sample(key, Captions.read(captionOf(file)), null, chw, null, new long[] {3, height, width});
     }
 
     @Override
     public List<String> problems() {
         return List.copyOf(problems.values());
+    }
+
+    @Override
+    public List<String> warnings() {
+        synchronized (warnings) {
+            return warnings.stream().sorted().toList();
+        }
     }
 
     @Override
@@ -89,7 +114,7 @@ public final class SimpleDataset implements TrainingData {
         List<String> out = new ArrayList<>();
         for (Path f : images.values()) {
             try {
-                out.add(Files.readString(captionOf(f), StandardCharsets.UTF_8).strip());
+                out.add(Captions.read(captionOf(f)));
             } catch (IOException e) {
                 // checked before training; a caption that vanished since only drops out of the statistics
             }

@@ -17,6 +17,9 @@ public interface TrainingData {
     /** Every problem found before training, one line each naming the file; empty when the data is usable. */
     List<String> problems();
 
+    /** Defects that do not stop training (an empty caption), one line each naming the file. */
+    List<String> warnings();
+
     /** Leaves out the keys that have problems (for {@code --on_bad_sample skip}); returns how many were dropped. */
     int dropBad();
 

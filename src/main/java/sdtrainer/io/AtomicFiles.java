@@ -15,7 +15,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * Writes files so that the target is either its old content or the complete new content, never a
  * half-written file: data goes to a temporary file in the same directory, is flushed to disk and then
- * renamed over the target in one atomic step. A failed write deletes the temporary file.
+ * renamed over the target in one atomic step. A failed write deletes the temporary file, and its error names
+ * the target and says that its previous content is intact (a full disk otherwise says only "No space left").
  */
 public final class AtomicFiles {
     private AtomicFiles() {}
@@ -34,7 +35,15 @@ public final class AtomicFiles {
     public static void write(Path target, IOConsumer<OutputStream> body) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        boolean existed = Files.exists(abs);
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw failed(abs, existed, e);
+        }
         try {
             shareLikeAPlainFile(tmp, abs);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -53,9 +62,16 @@ public final class AtomicFiles {
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            if (e instanceof IOException io) throw failed(abs, existed, io);
             throw e;
         }
         syncDirectory(dir);
+    }
+
+    private static IOException failed(Path target, boolean existed, IOException e) {
+        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return new IOException("writing " + target + " failed (" + reason + "); "
+                + (existed ? "its previous content is intact" : "nothing was written in its place"), e);
     }
 
     public static void writeBytes(Path target, byte[] bytes) throws IOException {

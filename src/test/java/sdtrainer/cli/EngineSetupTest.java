@@ -63,4 +63,20 @@ class EngineSetupTest {
             JniUtils.setNumThreads(before.intraOpThreads());
         }
     }
+
+    @Test
+    void noThreadCountOnCpuTakesHalfTheCpusSoABusyCoreDoesNotStallEveryOperator() {
+        EngineSetup.start(Optional.of("cpu"), 0); // loads the natives
+        int before = JniUtils.getNumThreads();
+        try {
+            JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
+            EngineInfo info = EngineSetup.start(Optional.of("cpu"), 0);
+            assertEquals(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), info.intraOpThreads());
+            assertEquals(1, EngineSetup.defaultCpuThreads(1));
+            assertEquals(1, EngineSetup.defaultCpuThreads(2));
+            assertEquals(8, EngineSetup.defaultCpuThreads(16));
+        } finally {
+            JniUtils.setNumThreads(before);
+        }
+    }
 }

@@ -66,7 +66,8 @@ class MergeLoraCommandTest {
         CommandRun missing = CommandRun.of("merge-lora", "--model", FIXTURE.toString(), "--lora", tmp.resolve("nope").toString(),
                 "--output", tmp.resolve("x").toString());
         assertEquals(2, missing.exitCode());
-        assertTrue(missing.err().contains("is not a file"), missing.err());
+        assertEquals("sd-trainer merge-lora: --lora " + tmp.resolve("nope") + ": no such file; give the LoRA or EH file "
+                + "(.safetensors)\n", missing.err());
     }
 
     private static String[] concat(String[] a, String... b) {

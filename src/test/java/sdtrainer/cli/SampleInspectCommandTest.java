@@ -40,7 +40,7 @@ class SampleInspectCommandTest {
     @Test
     void inspectFailsClearlyOnABrokenDirectory(@TempDir Path tmp) {
         Run r = run("inspect", "--model", tmp.toString());
-        assertEquals(1, r.code());
+        assertEquals(2, r.code(), "a broken --model is an input error");
         assertTrue(r.err().contains("missing unet/"), r.err());
     }
 

@@ -3,6 +3,7 @@ package sdtrainer.cli;
 import sdtrainer.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -50,6 +51,8 @@ class ShutdownSaveTest {
         }
         String log = Files.readString(dir.resolve("log.txt"));
         assertTrue(log.contains("stopped: "), log);
+        assertEquals(143, p.exitValue(), "128 + SIGTERM, as the README says\n" + log);
+        assertFalse(Files.exists(dir.resolve("out/lora.lock")), "the lock is released before the JVM exits\n" + log);
         Path lora = dir.resolve("out/lora.safetensors");
         assertTrue(Files.isRegularFile(lora), log);
         try (SafeTensors file = SafeTensors.open(lora)) {

@@ -39,24 +39,42 @@ class TrainCommandRunTest {
 
     @Test
     void dryRunPrintsTheResolvedConfigWhichReadsBackUnchanged() throws IOException {
-        CommandRun first = run("--lr", "1e-5,1e-4", "--lora", "8", "--device", "cpu", "--dry_run");
+        Path data = sdtrainer.train.TrainerTest.simpleDataset(dir.resolve("images"), 2);
+        Path out = dir.resolve("out/run");
+        String[] args = {"--model", Fixtures.TINY_SD15.toString(), "--dataset", data.toString(), "--output", out.toString(),
+            "--image_log", dir.resolve("out/images").toString(), "--resolution", "32"};
+        Assumptions.assumeTrue(Files.isDirectory(Fixtures.TINY_SD15), "fixture absent");
+        CommandRun first = CommandRun.of(concat(args, "--lr", "1e-5,1e-4", "--lora", "8", "--device", "cpu", "--dry_run"));
         assertEquals(0, first.exitCode(), first.err());
         assertTrue(first.out().contains("lr: \"1e-5,1e-4\"\n"), first.out());
         assertTrue(first.out().contains("lora: 8\n"), first.out());
         assertTrue(first.out().contains("device: cpu\n"), first.out());
+        assertTrue(first.out().contains("log_dir: " + out.resolve("logs") + "\n"), first.out());
+        assertTrue(first.out().contains("# prompt: unset, sample images use captions of the last batch\n"), first.out());
         assertEquals("", first.err());
 
         Path saved = Files.writeString(dir.resolve("resolved.yaml"), first.out());
         CommandRun again = CommandRun.of("--config", saved.toString(), "--dry_run");
         assertEquals(0, again.exitCode(), again.err());
         assertEquals(first.out(), again.out());
+        // the default device resolves to what the engine has, named as --device takes it
+        CommandRun auto = CommandRun.of(concat(args, "--dry_run"));
+        assertTrue(auto.out().contains("device: " + (Engine.getEngine("PyTorch").getGpuCount() > 0 ? "cuda:0" : "cpu") + "\n"),
+                auto.out());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test
     void aRunOnABrokenModelDirectoryNamesWhatIsMissing() {
         CommandRun run = run("--device", "cpu");
-        assertEquals(1, run.exitCode());
-        assertTrue(run.err().startsWith("sd-trainer: ") && run.err().contains("missing vae/"), run.err());
+        assertEquals(2, run.exitCode(), "a broken --model is an input error");
+        assertTrue(run.err().startsWith("sd-trainer: --model ") && run.err().contains("missing vae/"), run.err());
+        assertEquals(1, run.err().lines().count(), run.err());
         assertEquals("", run.out());
     }
 

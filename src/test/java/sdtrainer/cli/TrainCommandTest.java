@@ -212,7 +212,8 @@ class TrainCommandTest {
         Path file = config("typo.yaml", "learning_rate: 1e-4\n");
         CommandRun run = CommandRun.of("--config", file.toString());
         assertEquals(2, run.exitCode());
-        assertEquals("sd-trainer: --config " + file + ": line 1: unknown key 'learning_rate'\n", run.err());
+        assertEquals("sd-trainer: --config " + file + ": line 1: unknown key 'learning_rate'; that is the name in kohya's "
+                + "sd-scripts, here it is 'lr'\n", run.err());
     }
 
     @Test

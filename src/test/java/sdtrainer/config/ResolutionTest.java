@@ -27,6 +27,13 @@ class ResolutionTest {
         assertTrue(e.getMessage().contains("500 is not a multiple of 8; use 496 or 504"), e.getMessage());
     }
 
+    @Test
+    void sidesAreBoundedSoAHugeValueFailsValidationNamingTheLimit() {
+        assertEquals(new Resolution(Resolution.MAX_SIDE, 512), Resolution.parse(Resolution.MAX_SIDE + ",512"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Resolution.parse("100000"));
+        assertTrue(e.getMessage().startsWith("100000 is larger than 8192;"), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"0", "-8,8", "", "512,512,512", "512,", "abc", "5.5e2"})
     void rejectsMalformedSizes(String text) {

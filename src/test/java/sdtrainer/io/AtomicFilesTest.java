@@ -41,11 +41,22 @@ class AtomicFilesTest {
         AtomicFiles.writeBytes(t, new byte[]{1, 2, 3});
         IOException boom = assertThrows(IOException.class, () -> AtomicFiles.write(t, out -> {
             out.write(new byte[1 << 20]); // more than the buffer: part of it reached the temp file
-            throw new IOException("disk full");
+            throw new IOException("No space left on device");
         }));
-        assertEquals("disk full", boom.getMessage());
+        assertEquals("writing " + t.toAbsolutePath() + " failed (No space left on device); its previous content is intact",
+                boom.getMessage());
         assertArrayEquals(new byte[]{1, 2, 3}, Files.readAllBytes(t));
         assertEquals(List.of(t), listing());
+    }
+
+    @Test
+    void aFailedFirstWriteSaysNothingWasWritten() {
+        Path t = dir.resolve("lora.safetensors");
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(t, out -> {
+            throw new IOException("No space left on device");
+        }));
+        assertTrue(e.getMessage().startsWith("writing " + t.toAbsolutePath() + " failed (No space left on device); nothing"),
+                e.getMessage());
     }
 
     @Test

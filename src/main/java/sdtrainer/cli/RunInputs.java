@@ -1,0 +1,140 @@
+package sdtrainer.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import sdtrainer.config.NetworkType;
+import sdtrainer.config.OnBadSample;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.data.AspectDataset;
+import sdtrainer.data.SimpleDataset;
+import sdtrainer.data.TrainingData;
+import sdtrainer.io.SafeTensors;
+import sdtrainer.model.clip.ClipTextConfig;
+import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.unet.UNet2DConditionModel;
+import sdtrainer.model.unet.UNetConfig;
+import sdtrainer.model.vae.AutoencoderKL;
+import sdtrainer.model.vae.VaeConfig;
+import sdtrainer.pipeline.ModelDirectory;
+
+/**
+ * Everything a run checks before the model's weights load, from the model's config files, the dataset and the
+ * adapter file: --dry_run and the real run both go through here, so a dry run passes only what the run accepts.
+ * Each defect is an {@link InputException} (exit code 2).
+ */
+final class RunInputs {
+    private final TrainingData data;
+    private final List<String> warnings;
+
+    private RunInputs(TrainingData data, List<String> warnings) {
+        this.data = data;
+        this.warnings = warnings;
+    }
+
+    /** The checked dataset, its bad samples still in (the trainer drops them under --on_bad_sample skip). */
+    TrainingData data() {
+        return data;
+    }
+
+    /** What the run will warn about (empty captions, samples to be skipped), one line each. */
+    List<String> warnings() {
+        return warnings;
+    }
+
+    static RunInputs check(TrainConfig cfg, Device device) throws InputException {
+        Path model = cfg.model().orElseThrow();
+        try {
+            ModelDirectory.check(model);
+        } catch (IOException e) {
+            throw new InputException("--model " + e.getMessage(), e);
+        }
+        UNetConfig unetConfig = component(model, ModelDirectory.UNET, UNetConfig::from, UNet2DConditionModel::new);
+        VaeConfig vaeConfig = component(model, ModelDirectory.VAE, VaeConfig::from, AutoencoderKL::new);
+        ClipTextConfig teConfig = component(model, ModelDirectory.TEXT_ENCODER, ClipTextConfig::from, ClipTextModel::new);
+        int f = vaeConfig.downsamplingFactor();
+        int needed = f * unetConfig.downsamplingFactor();
+        if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
+            throw new InputException("--resolution " + cfg.resolution() + " must be a multiple of " + needed
+                    + " for this model (VAE factor " + f + " times the UNet's " + unetConfig.downsamplingFactor() + ")");
+        }
+        if (cfg.network() == NetworkType.LORA && cfg.lora() > 0) {
+            checkRank(cfg, device, model, unetConfig, vaeConfig, teConfig);
+        }
+        TrainingData data = dataset(cfg, f, vaeConfig.latentChannels());
+        List<String> warnings = new ArrayList<>(data.warnings());
+        List<String> problems = data.problems();
+        Path dir = cfg.dataset().orElseThrow();
+        if (!problems.isEmpty() && cfg.onBadSample() == OnBadSample.FAIL) {
+            throw new InputException(problems.size() + " bad sample(s) in " + dir
+                    + " (use --on_bad_sample skip to train without them):\n  " + String.join("\n  ", problems));
+        }
+        if (problems.size() >= data.size()) {
+            throw new InputException("no usable samples in " + dir + ": every one is bad:\n  " + String.join("\n  ", problems));
+        }
+        problems.forEach(p -> warnings.add("will skip " + p));
+        return new RunInputs(data, warnings);
+    }
+
+    /**
+     * A component's config, read as the loader will read it, and its empty modules built from it (which runs the
+     * config's consistency checks without loading a weight); any defect names the file.
+     */
+    private static <T> T component(Path model, String name, Function<JsonNode, T> parse, Consumer<T> build)
+            throws InputException {
+        Path file = model.resolve(name).resolve("config.json");
+        try {
+            T config = parse.apply(ModelDirectory.config(model, name));
+            build.accept(config);
+            return config;
+        } catch (IOException e) {
+            throw new InputException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new InputException(file + ": describes no " + name + " this tool can build (" + e + ")", e);
+        }
+    }
+
+    /** The rank against the model's layers and the memory it implies; then against --resume_lora's rank. */
+    private static void checkRank(TrainConfig cfg, Device device, Path model, UNetConfig unetConfig, VaeConfig vaeConfig,
+                                  ClipTextConfig teConfig) throws InputException {
+        UNet2DConditionModel unet = new UNet2DConditionModel(unetConfig);
+        ClipTextModel te = new ClipTextModel(teConfig);
+        long modelParameters = unet.parameterCount() + te.parameterCount() + new AutoencoderKL(vaeConfig).parameterCount();
+        LoraBudget budget = LoraBudget.of(unet, cfg.trainEncoder() ? te : null, cfg.upOnly(), modelParameters);
+        Optional<String> problem = budget.problem(cfg.lora(), LoraBudget.availableBytes(device),
+                device.isGpu() ? "the GPU" : "this machine");
+        if (problem.isPresent()) throw new InputException(problem.get());
+        if (cfg.resumeLora().isEmpty()) return;
+        Path file = cfg.resumeLora().get();
+        try (SafeTensors st = SafeTensors.open(file)) {
+            for (String name : st.names()) {
+                if (!name.endsWith(".lora_down.weight")) continue;
+                long rank = st.info(name).shape()[0];
+                if (rank != cfg.lora()) {
+                    throw new InputException("--resume_lora " + file + ": rank " + rank + " in the file, --lora " + cfg.lora()
+                            + " given; give --lora " + rank + " to continue training it");
+                }
+                return;
+            }
+        } catch (IOException e) {
+            throw new InputException("--resume_lora " + e.getMessage(), e);
+        }
+    }
+
+    private static TrainingData dataset(TrainConfig cfg, int factor, int channels) throws InputException {
+        Path dir = cfg.dataset().orElseThrow();
+        try {
+            return cfg.useBucket()
+                    ? new AspectDataset(dir, cfg.mask(), factor, channels)
+                    : new SimpleDataset(dir, cfg.resolution().width(), cfg.resolution().height());
+        } catch (IOException e) {
+            throw new InputException("--dataset " + e.getMessage(), e);
+        }
+    }
+}
