@@ -25,6 +25,7 @@ class TrainingPlanTest {
             public int dropBad() { return 0; }
             public int size() { return n; }
             public List<String> captions() { return List.of(); }
+            public List<String> warnings() { return List.of(); }
         };
     }
 
