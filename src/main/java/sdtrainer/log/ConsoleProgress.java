@@ -30,7 +30,7 @@ public final class ConsoleProgress {
         lastPrintedStep = step;
         double elapsed = (now - start) / 1e9;
         long eta = step == 0 ? 0 : Math.round(elapsed / step * (total - step));
-        String line = String.format(Locale.ROOT, "step %d/%d | loss %.4f | %.2f samples/s | lr %.2e | ETA %s",
+        String line = String.format(Locale.ROOT, "step %d/%d | loss (EMA) %.4f | %.2f samples/s | lr %.2e | ETA %s",
                 step, total, lossEma, samplesPerSecond, lr, clock(eta));
         if (terminal) {
             out.print("\r" + line + "\u001b[K");
