@@ -114,19 +114,25 @@ class ShellScriptsTest {
         }
     }
 
-    /** Runs a training script with a stand-in {@code java} on PATH that prints its arguments, one per line. */
-    private static List<String> javaArguments(Path dir, String script, Map<String, String> settings)
-            throws IOException, InterruptedException {
+    /**
+     * A stand-in {@code java} on PATH that prints its arguments one per line, and an empty {@code fake.jar}: the
+     * environment (PATH, JAR, DEVICE=cpu) for running a script against them.
+     */
+    private static Map<String, String> fakeJava(Path dir) throws IOException {
         assumeTrue(onPath("bash"), "needs bash");
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path fakeJava = bin.resolve("java");
         Files.writeString(fakeJava, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
         assertTrue(fakeJava.toFile().setExecutable(true));
         Path jar = Files.createFile(dir.resolve("fake.jar"));
+        return Map.of("PATH", bin + ":" + System.getenv("PATH"), "JAR", jar.toString(), "DEVICE", "cpu");
+    }
+
+    /** Runs a training script with a stand-in {@code java} on PATH that prints its arguments, one per line. */
+    private static List<String> javaArguments(Path dir, String script, Map<String, String> settings)
+            throws IOException, InterruptedException {
         Map<String, String> env = new java.util.HashMap<>(settings);
-        env.put("PATH", bin + ":" + System.getenv("PATH"));
-        env.put("JAR", jar.toString());
-        env.put("DEVICE", "cpu");
+        env.putAll(fakeJava(dir));
         Result r = run(dir, env, "bash", "scripts/" + script, "--prompt", "a photo of sks dog");
         assertEquals(0, r.exit(), r.stderr());
         return r.stdout().lines().toList();
@@ -156,13 +162,8 @@ class ShellScriptsTest {
     }
     @Test
     void resumeContinuesFromTheStateWithItsOwnConfig(@TempDir Path dir) throws IOException, InterruptedException {
-        assumeTrue(onPath("bash"), "needs bash");
-        Path bin = Files.createDirectories(dir.resolve("bin"));
-        Path fakeJava = bin.resolve("java");
-        Files.writeString(fakeJava, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
-        assertTrue(fakeJava.toFile().setExecutable(true));
-        Path jar = Files.createFile(dir.resolve("fake.jar"));
-        Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "JAR", jar.toString(), "DEVICE", "cpu");
+        Map<String, String> env = fakeJava(dir);
+        Path jar = dir.resolve("fake.jar");
         // a save killed between its renames: only the copy set aside is complete
         Path aside = Files.createDirectories(dir.resolve("lora-state.old"));
         Files.writeString(aside.resolve("config.yaml"), "model: m\n");
