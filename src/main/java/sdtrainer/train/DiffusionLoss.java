@@ -2,6 +2,7 @@ package sdtrainer.train;
 
 import ai.djl.ndarray.NDArray;
 import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.model.unet.AddedConditions;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import ai.djl.ndarray.types.DataType;
 import sdtrainer.nn.Checkpointing;
@@ -30,12 +31,19 @@ public final class DiffusionLoss {
     public static Result compute(UNet2DConditionModel unet, NoiseSchedule schedule, NDArray latents, NDArray context,
                                  NDArray noise, NDArray timesteps, boolean vPrediction, NDArray mask,
                                  Checkpointing checkpointing) {
+        return compute(unet, schedule, latents, context, null, noise, timesteps, vPrediction, mask, checkpointing);
+    }
+
+    /** As above, with SDXL's added conditions ({@code added}, null for SD 1.x/2.x). */
+    public static Result compute(UNet2DConditionModel unet, NoiseSchedule schedule, NDArray latents, NDArray context,
+                                 AddedConditions added, NDArray noise, NDArray timesteps, boolean vPrediction,
+                                 NDArray mask, Checkpointing checkpointing) {
         NDArray noisy = schedule.addNoise(latents, noise, timesteps);
         NDArray target = vPrediction ? schedule.velocity(latents, noise, timesteps) : noise;
         // an fp16 UNet (--amp, frozen base) computes in half; the loss and trained fp32 tensors stay in float32
         DataType dt = unet.dataType();
         NDArray pred = Ops.castKeepingGrad(unet.forward(noisy.toType(dt, false), timesteps,
-                Ops.castKeepingGrad(context, dt), null, checkpointing), DataType.FLOAT32);
+                Ops.castKeepingGrad(context, dt), added, null, checkpointing), DataType.FLOAT32);
         NDArray p = pred, t = target;
         if (mask != null) {
             NDArray m = mask.expandDims(1);
