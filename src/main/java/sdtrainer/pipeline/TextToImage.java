@@ -6,33 +6,48 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import sdtrainer.diffusion.DdimSampler;
+import sdtrainer.diffusion.ClassifierFreeGuidance;
+import sdtrainer.diffusion.GaussianSource;
+import sdtrainer.diffusion.Sampler;
+import sdtrainer.diffusion.Samplers;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 
 import java.util.Collections;
 import java.util.List;
 
-/** txt2img as diffusers' StableDiffusionPipeline with a DDIM scheduler and classifier-free guidance. */
+/** txt2img as diffusers' StableDiffusionPipeline: a chosen sampler and classifier-free guidance. */
 public final class TextToImage {
 
-    /** What to draw; width and height in pixels, divisible by the VAE x UNet downsampling. */
+    /**
+     * What to draw; width and height in pixels, divisible by the VAE x UNet downsampling; {@code sampler} one of
+     * {@link Samplers#names()}.
+     */
     public record Request(List<String> prompts, String negativePrompt, int width, int height, int steps,
-                          float guidance, long seed) {}
+                          float guidance, long seed, String sampler) {
+        /** DDIM, the sampler of save points before samplers could be chosen. */
+        public Request(List<String> prompts, String negativePrompt, int width, int height, int steps,
+                       float guidance, long seed) {
+            this(prompts, negativePrompt, width, height, steps, guidance, seed, "ddim");
+        }
+    }
 
     /**
-     * Receives, after each denoising step i, the guided model output and the new latents. Both are freed when
+     * Receives, after each model call i, the guided model output and the new latents. Both are freed when
      * the step's scope closes: copy what you keep and {@code NDScope.unregister} the copy.
      */
     public interface StepListener {
-        void onStep(int i, int timestep, NDArray guided, NDArray latents);
+        void onStep(int i, float timestep, NDArray guided, NDArray latents);
     }
 
     private TextToImage() {}
 
-    /** Generates images in [0, 1], [B, 3, H, W], owned by {@code m}. */
+    /**
+     * Generates images in [0, 1], [B, 3, H, W], owned by {@code m}. The initial latents and then every noise
+     * draw of a stochastic sampler come from one generator seeded by the request.
+     */
     public static NDArray generate(StableDiffusion sd, Request r, NDManager m) {
-        try (NoGrad ignored = new NoGrad()) {
+        try (NoGrad ignored = new NoGrad(); Sampler sampler = Samplers.create(r.sampler(), sd.schedule())) {
             int f = sd.vae().config.downsamplingFactor();
             int lf = f * sd.unet().config.downsamplingFactor();
             if (r.width() % lf != 0 || r.height() % lf != 0) {
@@ -43,22 +58,24 @@ public final class TextToImage {
             NDArray cond = sd.encodePrompts(r.prompts(), m);
             NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
             Shape shape = new Shape(b, sd.unet().config.inChannels(), r.height() / f, r.width() / f);
-            NDArray latents = new Noise(r.seed()).gaussian(m, shape, m.getDevice());
-            NDArray out = denoise(sd, cond, uncond, latents, r.steps(), r.guidance(), null);
+            Noise noise = new Noise(r.seed());
+            NDArray latents = noise.gaussian(m, shape, m.getDevice());
+            NDArray out = denoise(sd, sampler, cond, uncond, latents, r.steps(), r.guidance(),
+                    (mm, s) -> noise.gaussian(mm, s, mm.getDevice()), null);
             return decodeToUnit(sd, out);
         }
     }
 
     /**
-     * The DDIM loop: each step runs the UNet once on [uncond, cond] and guides the two predictions.
-     * Each step runs in its own {@link NDScope}, so its intermediates are freed whichever manager they landed in;
-     * the returned latents belong to the manager of {@code latents}.
+     * The sampling loop: latents * init_noise_sigma, then per model call the UNet once on the scaled
+     * [uncond, cond] pair, guidance, and the sampler's step. Each call runs in its own {@link NDScope}, so its
+     * intermediates are freed whichever manager they landed in; the returned latents belong to the manager of
+     * {@code latents}.
      */
-    public static NDArray denoise(StableDiffusion sd, NDArray cond, NDArray uncond, NDArray latents, int steps,
-                                  float guidance, StepListener listener) {
+    public static NDArray denoise(StableDiffusion sd, Sampler sampler, NDArray cond, NDArray uncond, NDArray latents,
+                                  int steps, float guidance, GaussianSource noise, StepListener listener) {
         NDManager owner = latents.getManager();
-        DdimSampler sampler = new DdimSampler(sd.schedule());
-        int[] timesteps = sampler.setTimesteps(steps);
+        float[] timesteps = sampler.setTimesteps(steps);
         // the UNet may compute in float16 (--amp); the sampler's arithmetic stays in float32
         DataType dt = sd.unet().dataType();
         NDArray context = uncond.concat(cond, 0).toType(dt, false);
@@ -67,11 +84,11 @@ public final class TextToImage {
         try (NoGrad ignored = new NoGrad()) {
             for (int i = 0; i < timesteps.length; i++) {
                 try (NDScope scope = new NDScope()) {
-                    NDArray in = x.concat(x, 0);
-                    NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.INT64, in.getDevice());
+                    NDArray in = sampler.scaleModelInput(x.concat(x, 0), i);
+                    NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.FLOAT32, in.getDevice());
                     NDList parts = sd.unet().forward(in.toType(dt, false), t, context).toType(DataType.FLOAT32, false).split(2, 0);
-                    NDArray guided = DdimSampler.guide(parts.get(0), parts.get(1), guidance);
-                    NDArray next = sampler.step(guided, timesteps[i], x);
+                    NDArray guided = ClassifierFreeGuidance.guide(parts.get(0), parts.get(1), guidance);
+                    NDArray next = sampler.step(guided, i, x, noise);
                     if (listener != null) listener.onStep(i, timesteps[i], guided, next);
                     NDScope.unregister(next);
                     next.attach(owner);

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
+import sdtrainer.diffusion.DdimSampler;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.model.clip.ClipTextModel;
@@ -212,8 +213,8 @@ class ReferenceParityTest {
         k.check("negative_prompt_embeds", uncond);
         List<Long> timesteps = new ArrayList<>();
         java.util.Map<String, NDArray> steps = new java.util.HashMap<>();
-        NDArray latents = TextToImage.denoise(model, cond, uncond, k.in("initial_latents"), p.path("num_inference_steps").asInt(),
-                (float) p.path("guidance_scale").asDouble(), (i, t, guided, next) -> {
+        NDArray latents = TextToImage.denoise(model, new DdimSampler(model.schedule()), cond, uncond, k.in("initial_latents"),
+                p.path("num_inference_steps").asInt(), (float) p.path("guidance_scale").asDouble(), null, (i, t, guided, next) -> {
                     timesteps.add((long) t);
                     steps.put("guided_model_output." + i, keep(guided));
                     steps.put("latents_after_step." + i, keep(next));
