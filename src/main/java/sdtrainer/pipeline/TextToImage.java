@@ -10,6 +10,8 @@ import sdtrainer.diffusion.ClassifierFreeGuidance;
 import sdtrainer.diffusion.GaussianSource;
 import sdtrainer.diffusion.Sampler;
 import sdtrainer.diffusion.Samplers;
+import sdtrainer.model.unet.UNet2DConditionModel;
+import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 
@@ -48,16 +50,10 @@ public final class TextToImage {
      */
     public static NDArray generate(StableDiffusion sd, Request r, NDManager m) {
         try (NoGrad ignored = new NoGrad(); Sampler sampler = Samplers.create(r.sampler(), sd.schedule())) {
-            int f = sd.vae().config.downsamplingFactor();
-            int lf = f * sd.unet().config.downsamplingFactor();
-            if (r.width() % lf != 0 || r.height() % lf != 0) {
-                throw new IllegalArgumentException("width and height must be multiples of " + lf + " for this model, got "
-                        + r.width() + "x" + r.height());
-            }
             int b = r.prompts().size();
+            Shape shape = latentShape(sd.unet(), sd.vae(), b, r.width(), r.height());
             NDArray cond = sd.encodePrompts(r.prompts(), m);
             NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
-            Shape shape = new Shape(b, sd.unet().config.inChannels(), r.height() / f, r.width() / f);
             Noise noise = new Noise(r.seed());
             NDArray latents = noise.gaussian(m, shape, m.getDevice());
             NDArray out = denoise(sd, sampler, cond, uncond, latents, r.steps(), r.guidance(),
@@ -74,11 +70,24 @@ public final class TextToImage {
      */
     public static NDArray denoise(StableDiffusion sd, Sampler sampler, NDArray cond, NDArray uncond, NDArray latents,
                                   int steps, float guidance, GaussianSource noise, StepListener listener) {
-        NDManager owner = latents.getManager();
-        float[] timesteps = sampler.setTimesteps(steps);
         // the UNet may compute in float16 (--amp); the sampler's arithmetic stays in float32
         DataType dt = sd.unet().dataType();
         NDArray context = uncond.concat(cond, 0).toType(dt, false);
+        return denoise((in, t) -> sd.unet().forward(in.toType(dt, false), t, context), sampler, latents, steps, guidance,
+                noise, listener);
+    }
+
+    /** The model's raw prediction for the scaled [uncond, cond] latents at timesteps t [2B]. */
+    @FunctionalInterface
+    public interface ModelCall {
+        NDArray predict(NDArray scaledPair, NDArray t);
+    }
+
+    /** The sampling loop above for any conditioned model (SDXL's UNet takes added conditions too). */
+    public static NDArray denoise(ModelCall model, Sampler sampler, NDArray latents, int steps, float guidance,
+                                  GaussianSource noise, StepListener listener) {
+        NDManager owner = latents.getManager();
+        float[] timesteps = sampler.setTimesteps(steps);
         long b = latents.getShape().get(0);
         NDArray x = latents.mul(sampler.initNoiseSigma());
         try (NoGrad ignored = new NoGrad()) {
@@ -86,7 +95,7 @@ public final class TextToImage {
                 try (NDScope scope = new NDScope()) {
                     NDArray in = sampler.scaleModelInput(x.concat(x, 0), i);
                     NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.FLOAT32, in.getDevice());
-                    NDList parts = sd.unet().forward(in.toType(dt, false), t, context).toType(DataType.FLOAT32, false).split(2, 0);
+                    NDList parts = model.predict(in, t).toType(DataType.FLOAT32, false).split(2, 0);
                     NDArray guided = ClassifierFreeGuidance.guide(parts.get(0), parts.get(1), guidance);
                     NDArray next = sampler.step(guided, i, x, noise);
                     if (listener != null) listener.onStep(i, timesteps[i], guided, next);
@@ -100,11 +109,26 @@ public final class TextToImage {
         return x;
     }
 
+    /** The latents' shape for images of width x height; both must be multiples of the VAE x UNet downsampling. */
+    static Shape latentShape(UNet2DConditionModel unet, AutoencoderKL vae, int batch, int width, int height) {
+        int f = vae.config.downsamplingFactor();
+        int lf = f * unet.config.downsamplingFactor();
+        if (width % lf != 0 || height % lf != 0) {
+            throw new IllegalArgumentException("width and height must be multiples of " + lf + " for this model, got "
+                    + width + "x" + height);
+        }
+        return new Shape(batch, unet.config.inChannels(), height / f, width / f);
+    }
+
     /** vae.decode(latents / scaling_factor), mapped from [-1, 1] to [0, 1] and clamped. */
     public static NDArray decodeToUnit(StableDiffusion sd, NDArray latents) {
+        return decodeToUnit(sd.vae(), latents);
+    }
+
+    public static NDArray decodeToUnit(AutoencoderKL vae, NDArray latents) {
         try (NoGrad ignored = new NoGrad()) {
-            NDArray z = latents.div(sd.vae().config.scalingFactor()).toType(sd.vae().dataType(), false);
-            NDArray decoded = sd.vae().decode(z).toType(DataType.FLOAT32, false);
+            NDArray z = latents.div(vae.config.scalingFactor()).toType(vae.dataType(), false);
+            NDArray decoded = vae.decode(z).toType(DataType.FLOAT32, false);
             return decoded.div(2f).add(0.5f).clip(0f, 1f);
         }
     }
