@@ -21,6 +21,7 @@ import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 import sdtrainer.pipeline.StableDiffusionXL;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -38,15 +39,42 @@ class SdxlLoraKeysTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int RANK = 4;
 
-    /** The real SDXL base built from the configs in lora-keys-sdxl.json, without weights. */
-    record Real(UNet2DConditionModel unet, ClipTextModel te1, ClipTextModelWithProjection te2, JsonNode modules) {
+    /** The real SDXL base built from the shipped configs (resources), without weights, and kohya's json for it. */
+    record Real(UNet2DConditionModel unet, ClipTextModel te1, ClipTextModelWithProjection te2, JsonNode keys) {
         static Real build() throws Exception {
             JsonNode keys = JSON.readTree(Fixtures.require("lora-keys-sdxl.json").toFile());
-            JsonNode te = keys.get("te_configs_used");
-            return new Real(new UNet2DConditionModel(UNetConfig.from(keys.get("diffusers_unet_config"))),
-                    new ClipTextModel(ClipTextConfig.from(te.get("text_encoder"))),
-                    new ClipTextModelWithProjection(ClipTextConfig.from(te.get("text_encoder_2"))), keys.get("modules"));
+            return new Real(new UNet2DConditionModel(UNetConfig.from(shipped("unet/config.json"))),
+                    new ClipTextModel(ClipTextConfig.from(shipped("text_encoder/config.json"))),
+                    new ClipTextModelWithProjection(ClipTextConfig.from(shipped("text_encoder_2/config.json"))), keys);
         }
+
+        JsonNode modules() {
+            return keys.get("modules");
+        }
+    }
+
+    static JsonNode shipped(String file) throws Exception {
+        try (InputStream in = SdxlLoraKeysTest.class.getResourceAsStream("/sdtrainer/models/sdxl/" + file)) {
+            assertTrue(in != null, "shipped SDXL config " + file + " missing");
+            return JSON.readTree(in);
+        }
+    }
+
+    /** The shipped configs say what kohya's real SDXL is: every field it records, and the UNet's parameter count. */
+    @Test
+    void shippedConfigsAreTheRealSdxl() throws Exception {
+        Real real = Real.build();
+        JsonNode unet = shipped("unet/config.json");
+        real.keys().get("diffusers_unet_config").fields().forEachRemaining(e ->
+                assertEquals(e.getValue(), unet.get(e.getKey()), "unet/config.json " + e.getKey()));
+        for (String te : new String[] {"text_encoder", "text_encoder_2"}) {
+            JsonNode config = shipped(te + "/config.json");
+            real.keys().get("te_configs_used").get(te).fields().forEachRemaining(e ->
+                    assertEquals(e.getValue(), config.get(e.getKey()), te + "/config.json " + e.getKey()));
+        }
+        assertEquals(real.keys().get("n_unet_params").asLong(), real.unet().parameterCount());
+        assertTrue(shipped("model_index.json").get("force_zeros_for_empty_prompt").asBoolean());
+        assertEquals(0.13025, shipped("vae/config.json").get("scaling_factor").asDouble());
     }
 
     @Test
