@@ -21,7 +21,8 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.train.optim.AdamW;
 import sdtrainer.train.optim.ParamGroup;
-import sdtrainer.train.DiffusionLoss;
+import sdtrainer.train.Noising;
+import sdtrainer.train.Objective;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,12 +50,7 @@ class ReferenceParityTest {
 
     @BeforeAll
     static void load() throws Exception {
-        String prop = System.getProperty("sdt.fixture");
-        fixture = prop == null || prop.isBlank() ? DEFAULT : Path.of(prop);
-        if (prop == null || Path.of(prop).normalize().endsWith(DEFAULT.normalize())) {
-            assumeTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " absent");
-        }
-        assertTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " does not exist");
+        fixture = fixture("sdt.fixture", DEFAULT);
         manager = NDManager.newBaseManager();
         model = StableDiffusion.load(fixture, manager.getDevice());
     }
@@ -77,6 +73,20 @@ class ReferenceParityTest {
             case "train_step" -> this::trainStep;
             default -> null;
         });
+    }
+
+    /**
+     * The fixture directory a system property names, or the default one; the suite skips when the default is
+     * absent and fails when a named one is.
+     */
+    static Path fixture(String property, Path defaultDir) {
+        String prop = System.getProperty(property);
+        Path dir = prop == null || prop.isBlank() ? defaultDir : Path.of(prop);
+        if (dir.normalize().endsWith(defaultDir.normalize())) {
+            assumeTrue(Files.isDirectory(dir), "fixture directory " + dir + " absent");
+        }
+        assertTrue(Files.isDirectory(dir), "fixture directory " + dir + " does not exist");
+        return dir;
     }
 
     /** A check of one case kind. */
@@ -247,13 +257,13 @@ class ReferenceParityTest {
             fresh.unet().setRequiresGrad(true);
             fresh.unet().setTraining(true);
             boolean v = k.json().path("params").path("prediction_type").asText("epsilon").equals("v_prediction");
-            DiffusionLoss.Result r;
+            Noising.Noised noised = Noising.Noised.of(fresh.schedule(), k.in("latents"), k.in("noise"), k.in("timesteps"));
+            Objective.Outcome r;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                r = DiffusionLoss.compute(fresh.unet(), fresh.schedule(), k.in("latents"), context, k.in("noise"),
-                        k.in("timesteps"), v, null);
+                r = Objective.of(fresh.schedule(), v).compute(fresh.unet(), k.in("latents"), noised, context, null, null);
                 gc.backward(r.loss());
             }
-            k.check("noisy_latents", r.noisy());
+            k.check("noisy_latents", noised.noisy());
             k.check("target", r.target());
             k.check("model_pred", r.prediction());
             k.check("loss", r.loss());

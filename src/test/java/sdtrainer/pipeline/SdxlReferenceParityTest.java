@@ -18,9 +18,9 @@ import sdtrainer.model.unet.AddedConditions;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.pipeline.ReferenceParityTest.Case;
-import sdtrainer.train.DiffusionLoss;
+import sdtrainer.train.Noising;
+import sdtrainer.train.Objective;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +30,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Runs every case of an SDXL fixture's {@code reference/cases.json} (default ../shared/fixtures/tiny-sdxl, or the
@@ -44,10 +43,7 @@ class SdxlReferenceParityTest {
 
     @BeforeAll
     static void load() throws Exception {
-        String prop = System.getProperty("sdt.sdxl_fixture");
-        fixture = prop == null || prop.isBlank() ? DEFAULT : Path.of(prop);
-        if (prop == null || prop.isBlank()) assumeTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " absent");
-        assertTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " does not exist");
+        fixture = ReferenceParityTest.fixture("sdt.sdxl_fixture", DEFAULT);
         manager = NDManager.newBaseManager();
         model = StableDiffusionXL.load(fixture, manager.getDevice());
     }
@@ -201,13 +197,14 @@ class SdxlReferenceParityTest {
             k.check("pooled", text.pooled());
             fresh.unet().setRequiresGrad(true);
             fresh.unet().setTraining(true);
-            DiffusionLoss.Result r;
+            Noising.Noised noised = Noising.Noised.of(fresh.schedule(), latents, k.in("noise"), k.in("timesteps"));
+            Objective.Outcome r;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                r = DiffusionLoss.compute(fresh.unet(), fresh.schedule(), latents, text.context(),
-                        text.with(k.in("time_ids")), k.in("noise"), k.in("timesteps"), false, null, null);
+                r = Objective.of(fresh.schedule(), false).compute(fresh.unet(), latents, noised, text.context(),
+                        text.with(k.in("time_ids")), null, null);
                 gc.backward(r.loss());
             }
-            k.check("noisy_latents", r.noisy());
+            k.check("noisy_latents", noised.noisy());
             k.check("target", r.target());
             k.check("model_pred", r.prediction());
             k.check("loss", r.loss());
