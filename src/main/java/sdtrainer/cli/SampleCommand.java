@@ -6,7 +6,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.data.Images;
+import sdtrainer.network.Network;
+import sdtrainer.network.SdxlNetworks;
 import sdtrainer.pipeline.ImageTensors;
+import sdtrainer.pipeline.ModelDirectory;
+import sdtrainer.pipeline.SdxlTextToImage;
+import sdtrainer.pipeline.StableDiffusionXL;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
 
@@ -15,7 +20,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.concurrent.Callable;
 
-/** {@code sd-trainer sample}: txt2img with DDIM and classifier-free guidance. */
+/** {@code sd-trainer sample}: txt2img with classifier-free guidance (DDIM; Euler for SDXL models). */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate images from a prompt with DDIM and classifier-free guidance (PNG files).")
 public final class SampleCommand implements Callable<Integer> {
@@ -23,7 +28,8 @@ public final class SampleCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--prompt", required = true, description = "what to draw")
     String prompt;
-    @Option(names = "--negative_prompt", defaultValue = "", description = "what to steer away from (default: empty)")
+    @Option(names = "--negative_prompt", description = "what to steer away from (default: empty; for SDXL none, i.e."
+            + " zero negative conditioning when the model's force_zeros_for_empty_prompt is set)")
     String negativePrompt;
     @Option(names = "--steps", defaultValue = "30", description = "DDIM steps (default: ${DEFAULT-VALUE})")
     int steps;
@@ -59,19 +65,38 @@ public final class SampleCommand implements Callable<Integer> {
         if (lora != null) ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
         EngineInfo engine = device.start(0);
         Files.createDirectories(output);
+        if (ModelDirectory.isSdxl(model)) return sdxl(engine);
         try (NDManager m = NDManager.newBaseManager(engine.device());
              StableDiffusion sd = ModelInputs.load(model, engine.device())) {
             if (lora != null) ModelInputs.adapter("--lora", lora, sd, loraScale);
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
-            TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
-                    width == null ? side : width, height == null ? side : height, steps, guidance, seed);
-            NDArray images = TextToImage.generate(sd, r, m);
-            for (int i = 0; i < count; i++) {
-                Path file = output.resolve("sample_" + seed + "_" + i + ".png");
-                Images.writePng(ImageTensors.toImage(images, i), file);
-                spec.commandLine().getOut().println(file);
-            }
+            TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt),
+                    negativePrompt == null ? "" : negativePrompt, width == null ? side : width,
+                    height == null ? side : height, steps, guidance, seed);
+            write(TextToImage.generate(sd, r, m));
         }
         return CommandLine.ExitCode.OK;
+    }
+
+    /** SDXL: both encoders, size conditioning for an uncropped image of the requested size, Euler. */
+    private int sdxl(EngineInfo engine) throws Exception {
+        try (NDManager m = NDManager.newBaseManager(engine.device());
+             StableDiffusionXL sd = StableDiffusionXL.load(model, engine.device())) {
+            if (lora != null) SdxlNetworks.load(lora, sd, loraScale, sd.manager()).attach();
+            int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
+            SdxlTextToImage.Request r = new SdxlTextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
+                    width == null ? side : width, height == null ? side : height, steps, guidance, seed,
+                    SdxlTextToImage.DEFAULT_SAMPLER, null);
+            write(SdxlTextToImage.generate(sd, r, m));
+        }
+        return CommandLine.ExitCode.OK;
+    }
+
+    private void write(NDArray images) throws java.io.IOException {
+        for (int i = 0; i < count; i++) {
+            Path file = output.resolve("sample_" + seed + "_" + i + ".png");
+            Images.writePng(ImageTensors.toImage(images, i), file);
+            spec.commandLine().getOut().println(file);
+        }
     }
 }

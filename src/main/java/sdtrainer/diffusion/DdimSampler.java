@@ -8,7 +8,8 @@ import sdtrainer.nn.Scopes;
  * the same previous-timestep rule and the same float32 scalar arithmetic, so a step reproduces diffusers' latents.
  * Call {@link #setTimesteps} before {@link #step}.
  */
-public final class DdimSampler {
+public final class DdimSampler implements Sampler {
+    static final String DEFAULT_SPACING = "leading";
 
     private final NoiseSchedule schedule;
     private final SchedulerConfig config;
@@ -26,6 +27,7 @@ public final class DdimSampler {
     }
 
     /** Standard deviation of the initial noise: DDIM starts from unit-variance noise. */
+    @Override
     public float initNoiseSigma() { return 1f; }
 
     /** The timesteps of the last {@link #setTimesteps} call, in sampling order (descending). */
@@ -35,64 +37,32 @@ public final class DdimSampler {
     }
 
     /** Chooses the sampling timesteps for {@code steps} steps by the config's timestep_spacing and steps_offset. */
-    public int[] setTimesteps(int steps) {
+    @Override
+    public float[] setTimesteps(int steps) {
         int trainSteps = config.numTrainTimesteps();
-        if (steps < 1 || steps > trainSteps) {
-            throw new IllegalArgumentException("number of sampling steps " + steps + " must be in [1, " + trainSteps + "]");
-        }
-        int[] ts;
-        switch (config.timestepSpacing()) {
-            case "linspace": {
-                // numpy.linspace(0, T - 1, steps): i * ((T-1)/(steps-1)), last value exactly T - 1; round half even
-                ts = new int[steps];
-                double delta = steps > 1 ? (trainSteps - 1.0) / (steps - 1) : 0;
-                for (int i = 0; i < steps; i++) {
-                    double v = (i == steps - 1 && steps > 1) ? trainSteps - 1 : i * delta;
-                    ts[steps - 1 - i] = (int) Math.rint(v);
-                }
-                break;
-            }
-            case "leading": {
-                int ratio = trainSteps / steps;
-                ts = new int[steps];
-                for (int i = 0; i < steps; i++) ts[steps - 1 - i] = i * ratio + config.stepsOffset();
-                break;
-            }
-            case "trailing": {
-                // numpy.arange(T, 0, -T/steps): length ceil(T / (T/steps)), values start + i * delta where numpy
-                // takes delta from its first two elements; then round half even and subtract 1
-                double ratio = (double) trainSteps / steps;
-                int n = (int) Math.ceil((0.0 - trainSteps) / -ratio);
-                double delta = (trainSteps - ratio) - trainSteps;
-                ts = new int[n];
-                for (int i = 0; i < n; i++) ts[i] = (int) Math.rint(trainSteps + i * delta) - 1;
-                if (n != steps) {
-                    throw new IllegalArgumentException("trailing spacing with " + steps + " steps over " + trainSteps
-                            + " training timesteps gives " + n + " timesteps ending at " + ts[n - 1]
-                            + " in diffusers 0.21.4; choose another step count");
-                }
-                break;
-            }
-            default:
-                throw new IllegalArgumentException("timestep_spacing '" + config.timestepSpacing() + "' is not supported");
-        }
-        for (int t : ts) {
-            if (t < 0 || t >= trainSteps) {
-                throw new IllegalArgumentException(config.timestepSpacing() + " spacing with steps_offset "
-                        + config.stepsOffset() + " gives timestep " + t + " outside [0, " + trainSteps + ")");
-            }
-        }
-        this.timesteps = ts;
-        return ts.clone();
+        TimestepSpacing.checkSteps(steps, trainSteps);
+        String spacing = config.timestepSpacing(DEFAULT_SPACING);
+        double[] ts = switch (spacing) {
+            case "linspace" -> TimestepSpacing.rint(TimestepSpacing.linspaceDescending(trainSteps - 1, steps));
+            case "leading" -> TimestepSpacing.leadingDescending(trainSteps / steps, steps, config.stepsOffset());
+            case "trailing" -> TimestepSpacing.trailing(trainSteps, steps);
+            default -> throw new IllegalArgumentException("timestep_spacing '" + spacing + "' is not supported");
+        };
+        TimestepSpacing.checkRange(ts, config, spacing);
+        this.timesteps = new int[steps];
+        for (int i = 0; i < steps; i++) timesteps[i] = (int) ts[i];
+        return TimestepSpacing.toFloats(ts);
     }
 
     /**
-     * One DDIM step from {@code sample} at timestep t to the previous timestep t - T/steps (diffusers' rule for
-     * every spacing). The returned previous sample belongs to {@code sample}'s manager, so per-step model outputs
-     * can be freed while the latents live on.
+     * One DDIM step from {@code sample} at the i-th timestep t to the previous timestep t - T/steps (diffusers'
+     * rule for every spacing). The returned previous sample belongs to {@code sample}'s manager, so per-step model
+     * outputs can be freed while the latents live on. DDIM with eta 0 draws no noise.
      */
-    public NDArray step(NDArray modelOutput, int t, NDArray sample) {
+    @Override
+    public NDArray step(NDArray modelOutput, int i, NDArray sample, GaussianSource noise) {
         requireTimesteps();
+        int t = timesteps[i];
         int prevT = t - config.numTrainTimesteps() / timesteps.length;
         float alphaProd = schedule.alphaCumprod(t);
         float alphaProdPrev = prevT >= 0 ? schedule.alphaCumprod(prevT) : finalAlphaCumprod;
@@ -126,15 +96,7 @@ public final class DdimSampler {
             NDArray direction = predEps.mul((float) Math.sqrt(1f - alphaProdPrev));
             return predX0.mul((float) Math.sqrt(alphaProdPrev)).addi(direction);
         });
-        if (prev.getManager() != sample.getManager()) prev.attach(sample.getManager());
-        return prev;
-    }
-
-    /** Classifier-free guidance: uncond + scale * (cond - uncond); belongs to uncond's manager. */
-    public static NDArray guide(NDArray uncond, NDArray cond, float scale) {
-        try (NDArray diff = cond.sub(uncond)) {
-            return uncond.add(diff.muli(scale));
-        }
+        return Samplers.own(prev, sample);
     }
 
     private void requireTimesteps() {

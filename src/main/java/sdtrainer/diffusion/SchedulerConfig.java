@@ -17,6 +17,8 @@ import java.util.Set;
  * with the defaults of diffusers 0.21.4's {@code DDIMScheduler.__init__} for absent keys and ignores the rest.
  *
  * @param trainedBetas explicit betas that override {@code betaSchedule} when non-null, as in diffusers
+ * @param timestepSpacing null when the file does not say: each sampler then uses its own diffusers default
+ *                        (see {@link #timestepSpacing(String)})
  */
 public record SchedulerConfig(
         int numTrainTimesteps,
@@ -53,15 +55,20 @@ public record SchedulerConfig(
         if (!PREDICTION_TYPES.contains(predictionType)) {
             throw new IllegalArgumentException("prediction_type '" + predictionType + "' is not one of " + PREDICTION_TYPES);
         }
-        if (!TIMESTEP_SPACINGS.contains(timestepSpacing)) {
+        if (timestepSpacing != null && !TIMESTEP_SPACINGS.contains(timestepSpacing)) {
             throw new IllegalArgumentException("timestep_spacing '" + timestepSpacing + "' is not one of " + TIMESTEP_SPACINGS);
         }
     }
 
     /** diffusers' defaults: what an empty {@code scheduler_config.json} means. */
     public static SchedulerConfig defaults() {
-        return new SchedulerConfig(1000, 0.0001, 0.02, "linear", null, "epsilon", "leading", 0,
+        return new SchedulerConfig(1000, 0.0001, 0.02, "linear", null, "epsilon", null, 0,
                 true, true, 1.0, false, false);
+    }
+
+    /** The configured spacing, or the scheduler's own default where the file names none (as from_config does). */
+    public String timestepSpacing(String schedulerDefault) {
+        return timestepSpacing != null ? timestepSpacing : schedulerDefault;
     }
 
     public SchedulerConfig withPredictionType(String type) {

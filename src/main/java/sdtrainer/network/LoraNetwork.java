@@ -55,6 +55,11 @@ public final class LoraNetwork extends AdapterNetwork {
      */
     public static LoraNetwork create(UNet2DConditionModel unet, ClipTextModel te, int rank, double alpha,
                                      boolean upOnly, NDManager manager, long seed) {
+        return create(Targets.training(unet, te, upOnly, false, UNET_PREFIX, TE_PREFIX), rank, alpha, manager, seed);
+    }
+
+    /** As above, over the given targets (their names are the file's module names). */
+    static LoraNetwork create(List<Target> targets, int rank, double alpha, NDManager manager, long seed) {
         if (rank < 1) throw new IllegalArgumentException("LoRA rank must be >= 1, got " + rank);
         if (!(alpha >= 0) || Double.isInfinite(alpha)) {
             throw new IllegalArgumentException("LoRA alpha must be finite and >= 0, got " + alpha);
@@ -62,7 +67,7 @@ public final class LoraNetwork extends AdapterNetwork {
         float a = alpha == 0 ? rank : (float) alpha;
         Random random = new Random(seed);
         List<LoraModule> modules = new ArrayList<>();
-        for (Target t : Targets.training(unet, te, upOnly, false, UNET_PREFIX, TE_PREFIX)) {
+        for (Target t : targets) {
             int k = t.layer() instanceof Conv2d c ? c.kernel : 1;
             Shape downShape = t.isConv() ? new Shape(rank, t.inFeatures(), k, k) : new Shape(rank, t.inFeatures());
             Shape upShape = t.isConv() ? new Shape(t.outFeatures(), rank, 1, 1) : new Shape(t.outFeatures(), rank);
@@ -82,7 +87,12 @@ public final class LoraNetwork extends AdapterNetwork {
      */
     static LoraNetwork fromFile(SafeTensors file, UNet2DConditionModel unet, ClipTextModel te, double multiplier,
                                 NDManager manager) throws IOException {
-        Map<String, Target> layers = Targets.all(unet, te, UNET_PREFIX, TE_PREFIX);
+        return fromFile(file, Targets.all(unet, te, UNET_PREFIX, TE_PREFIX), multiplier, manager);
+    }
+
+    /** As above, for the layers a file may name, keyed by module name. */
+    static LoraNetwork fromFile(SafeTensors file, Map<String, Target> layers, double multiplier, NDManager manager)
+            throws IOException {
         Set<String> names = new TreeSet<>();
         List<String> unsupported = new ArrayList<>();
         for (String key : file.names()) {

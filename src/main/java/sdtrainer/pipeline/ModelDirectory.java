@@ -10,6 +10,8 @@ import java.nio.file.Path;
 /** The diffusers folder layout: one subfolder per component, each with its config and weights. */
 public final class ModelDirectory {
     public static final String UNET = "unet", VAE = "vae", TEXT_ENCODER = "text_encoder", TOKENIZER = "tokenizer", SCHEDULER = "scheduler";
+    /** SDXL's second text encoder and its tokenizer. */
+    public static final String TEXT_ENCODER_2 = "text_encoder_2", TOKENIZER_2 = "tokenizer_2";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelDirectory() {}
@@ -31,7 +33,12 @@ public final class ModelDirectory {
 
     /** The weights base name a component uses: transformers writes model.*, diffusers diffusion_pytorch_model.*. */
     public static String weightsBaseName(String component) {
-        return component.equals(TEXT_ENCODER) ? "model" : "diffusion_pytorch_model";
+        return component.equals(TEXT_ENCODER) || component.equals(TEXT_ENCODER_2) ? "model" : "diffusion_pytorch_model";
+    }
+
+    /** Whether the folder is an SDXL diffusers model (it has a second text encoder). */
+    public static boolean isSdxl(Path modelDir) {
+        return Files.isDirectory(modelDir.resolve(TEXT_ENCODER_2));
     }
 
     /** Fails with one clear message when the folder is not a diffusers Stable Diffusion model. */

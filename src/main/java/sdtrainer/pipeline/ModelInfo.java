@@ -5,6 +5,7 @@ import sdtrainer.io.SafeTensors;
 import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTextModelWithProjection;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
@@ -38,6 +39,10 @@ public record ModelInfo(Path dir, String family, String predictionType, int vaeF
         JsonNode sched = ModelDirectory.config(dir, ModelDirectory.SCHEDULER);
         List<Component> comps = new ArrayList<>();
         comps.add(component(dir, ModelDirectory.TEXT_ENCODER, new ClipTextModel(teConfig)));
+        if (ModelDirectory.isSdxl(dir)) {
+            comps.add(component(dir, ModelDirectory.TEXT_ENCODER_2, new ClipTextModelWithProjection(
+                    ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER_2)))));
+        }
         comps.add(component(dir, ModelDirectory.UNET, new UNet2DConditionModel(unetConfig)));
         comps.add(component(dir, ModelDirectory.VAE, new AutoencoderKL(vaeConfig)));
         return new ModelInfo(dir, family(unetJson, teConfig), sched.path("prediction_type").asText("epsilon"),
@@ -45,11 +50,11 @@ public record ModelInfo(Path dir, String family, String predictionType, int vaeF
     }
 
     /**
-     * SD2.x uses OpenCLIP ViT-H (1024-wide context, gelu) with linear projections; everything else that
-     * this UNet builds is SD1.x-shaped.
+     * SDXL's UNet takes added (text_time) conditioning; SD2.x uses OpenCLIP ViT-H (1024-wide context, gelu) with
+     * linear projections; everything else that this UNet builds is SD1.x-shaped.
      */
     static String family(JsonNode unet, ClipTextConfig te) {
-        if (unet.hasNonNull("addition_embed_type")) return "unsupported (SDXL-style added conditioning)";
+        if (unet.hasNonNull("addition_embed_type")) return "SDXL";
         boolean sd2 = unet.path("cross_attention_dim").asInt() == 1024
                 || (unet.path("use_linear_projection").asBoolean(false) && te.hiddenAct().equals("gelu"));
         return sd2 ? "SD2.x" : "SD1.x";

@@ -73,7 +73,7 @@ public final class StableDiffusion implements AutoCloseable {
         }
     }
 
-    private static void loadWeights(Module module, Path dir, String component, NDManager manager,
+    static void loadWeights(Module module, Path dir, String component, NDManager manager,
                                     java.util.function.Predicate<String> ignorable) throws IOException {
         try (SafeTensorsSet weights = SafeTensorsSet.openModelWeights(dir.resolve(component), ModelDirectory.weightsBaseName(component))) {
             StateDict.load(module, weights, manager, ignorable);
@@ -91,10 +91,14 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** Token ids [B, max_length] for captions, padded and truncated as the tokenizer files say. */
     public NDArray tokenize(List<String> texts, NDManager m) {
+        return tokenize(tokenizer, texts, m, manager.getDevice());
+    }
+
+    static NDArray tokenize(ClipTokenizer tokenizer, List<String> texts, NDManager m, Device device) {
         long[][] ids = tokenizer.encodeBatch(texts);
         long[] flat = new long[ids.length * ids[0].length];
         for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * ids[i].length, ids[i].length);
-        return m.create(flat, new Shape(ids.length, ids[0].length)).toDevice(manager.getDevice(), false);
+        return m.create(flat, new Shape(ids.length, ids[0].length)).toDevice(device, false);
     }
 
     /** The UNet's conditioning for captions: the text encoder's last hidden state. */

@@ -6,72 +6,98 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import sdtrainer.diffusion.DdimSampler;
+import sdtrainer.diffusion.ClassifierFreeGuidance;
+import sdtrainer.diffusion.GaussianSource;
+import sdtrainer.diffusion.Sampler;
+import sdtrainer.diffusion.Samplers;
+import sdtrainer.model.unet.UNet2DConditionModel;
+import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 
 import java.util.Collections;
 import java.util.List;
 
-/** txt2img as diffusers' StableDiffusionPipeline with a DDIM scheduler and classifier-free guidance. */
+/** txt2img as diffusers' StableDiffusionPipeline: a chosen sampler and classifier-free guidance. */
 public final class TextToImage {
 
-    /** What to draw; width and height in pixels, divisible by the VAE x UNet downsampling. */
+    /**
+     * What to draw; width and height in pixels, divisible by the VAE x UNet downsampling; {@code sampler} one of
+     * {@link Samplers#names()}.
+     */
     public record Request(List<String> prompts, String negativePrompt, int width, int height, int steps,
-                          float guidance, long seed) {}
+                          float guidance, long seed, String sampler) {
+        /** DDIM, the sampler of save points before samplers could be chosen. */
+        public Request(List<String> prompts, String negativePrompt, int width, int height, int steps,
+                       float guidance, long seed) {
+            this(prompts, negativePrompt, width, height, steps, guidance, seed, "ddim");
+        }
+    }
 
     /**
-     * Receives, after each denoising step i, the guided model output and the new latents. Both are freed when
+     * Receives, after each model call i, the guided model output and the new latents. Both are freed when
      * the step's scope closes: copy what you keep and {@code NDScope.unregister} the copy.
      */
     public interface StepListener {
-        void onStep(int i, int timestep, NDArray guided, NDArray latents);
+        void onStep(int i, float timestep, NDArray guided, NDArray latents);
     }
 
     private TextToImage() {}
 
-    /** Generates images in [0, 1], [B, 3, H, W], owned by {@code m}. */
+    /**
+     * Generates images in [0, 1], [B, 3, H, W], owned by {@code m}. The initial latents and then every noise
+     * draw of a stochastic sampler come from one generator seeded by the request.
+     */
     public static NDArray generate(StableDiffusion sd, Request r, NDManager m) {
-        try (NoGrad ignored = new NoGrad()) {
-            int f = sd.vae().config.downsamplingFactor();
-            int lf = f * sd.unet().config.downsamplingFactor();
-            if (r.width() % lf != 0 || r.height() % lf != 0) {
-                throw new IllegalArgumentException("width and height must be multiples of " + lf + " for this model, got "
-                        + r.width() + "x" + r.height());
-            }
+        try (NoGrad ignored = new NoGrad(); Sampler sampler = Samplers.create(r.sampler(), sd.schedule())) {
             int b = r.prompts().size();
+            Shape shape = latentShape(sd.unet(), sd.vae(), b, r.width(), r.height());
             NDArray cond = sd.encodePrompts(r.prompts(), m);
             NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
-            Shape shape = new Shape(b, sd.unet().config.inChannels(), r.height() / f, r.width() / f);
-            NDArray latents = new Noise(r.seed()).gaussian(m, shape, m.getDevice());
-            NDArray out = denoise(sd, cond, uncond, latents, r.steps(), r.guidance(), null);
+            Noise noise = new Noise(r.seed());
+            NDArray latents = noise.gaussian(m, shape, m.getDevice());
+            NDArray out = denoise(sd, sampler, cond, uncond, latents, r.steps(), r.guidance(),
+                    (mm, s) -> noise.gaussian(mm, s, mm.getDevice()), null);
             return decodeToUnit(sd, out);
         }
     }
 
     /**
-     * The DDIM loop: each step runs the UNet once on [uncond, cond] and guides the two predictions.
-     * Each step runs in its own {@link NDScope}, so its intermediates are freed whichever manager they landed in;
-     * the returned latents belong to the manager of {@code latents}.
+     * The sampling loop: latents * init_noise_sigma, then per model call the UNet once on the scaled
+     * [uncond, cond] pair, guidance, and the sampler's step. Each call runs in its own {@link NDScope}, so its
+     * intermediates are freed whichever manager they landed in; the returned latents belong to the manager of
+     * {@code latents}.
      */
-    public static NDArray denoise(StableDiffusion sd, NDArray cond, NDArray uncond, NDArray latents, int steps,
-                                  float guidance, StepListener listener) {
-        NDManager owner = latents.getManager();
-        DdimSampler sampler = new DdimSampler(sd.schedule());
-        int[] timesteps = sampler.setTimesteps(steps);
+    public static NDArray denoise(StableDiffusion sd, Sampler sampler, NDArray cond, NDArray uncond, NDArray latents,
+                                  int steps, float guidance, GaussianSource noise, StepListener listener) {
         // the UNet may compute in float16 (--amp); the sampler's arithmetic stays in float32
         DataType dt = sd.unet().dataType();
         NDArray context = uncond.concat(cond, 0).toType(dt, false);
+        return denoise((in, t) -> sd.unet().forward(in.toType(dt, false), t, context), sampler, latents, steps, guidance,
+                noise, listener);
+    }
+
+    /** The model's raw prediction for the scaled [uncond, cond] latents at timesteps t [2B]. */
+    @FunctionalInterface
+    public interface ModelCall {
+        NDArray predict(NDArray scaledPair, NDArray t);
+    }
+
+    /** The sampling loop above for any conditioned model (SDXL's UNet takes added conditions too). */
+    public static NDArray denoise(ModelCall model, Sampler sampler, NDArray latents, int steps, float guidance,
+                                  GaussianSource noise, StepListener listener) {
+        NDManager owner = latents.getManager();
+        float[] timesteps = sampler.setTimesteps(steps);
         long b = latents.getShape().get(0);
         NDArray x = latents.mul(sampler.initNoiseSigma());
         try (NoGrad ignored = new NoGrad()) {
             for (int i = 0; i < timesteps.length; i++) {
                 try (NDScope scope = new NDScope()) {
-                    NDArray in = x.concat(x, 0);
-                    NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.INT64, in.getDevice());
-                    NDList parts = sd.unet().forward(in.toType(dt, false), t, context).toType(DataType.FLOAT32, false).split(2, 0);
-                    NDArray guided = DdimSampler.guide(parts.get(0), parts.get(1), guidance);
-                    NDArray next = sampler.step(guided, timesteps[i], x);
+                    NDArray in = sampler.scaleModelInput(x.concat(x, 0), i);
+                    NDArray t = owner.full(new Shape(2 * b), timesteps[i], DataType.FLOAT32, in.getDevice());
+                    NDList parts = model.predict(in, t).toType(DataType.FLOAT32, false).split(2, 0);
+                    NDArray guided = ClassifierFreeGuidance.guide(parts.get(0), parts.get(1), guidance);
+                    NDArray next = sampler.step(guided, i, x, noise);
                     if (listener != null) listener.onStep(i, timesteps[i], guided, next);
                     NDScope.unregister(next);
                     next.attach(owner);
@@ -83,11 +109,26 @@ public final class TextToImage {
         return x;
     }
 
+    /** The latents' shape for images of width x height; both must be multiples of the VAE x UNet downsampling. */
+    static Shape latentShape(UNet2DConditionModel unet, AutoencoderKL vae, int batch, int width, int height) {
+        int f = vae.config.downsamplingFactor();
+        int lf = f * unet.config.downsamplingFactor();
+        if (width % lf != 0 || height % lf != 0) {
+            throw new IllegalArgumentException("width and height must be multiples of " + lf + " for this model, got "
+                    + width + "x" + height);
+        }
+        return new Shape(batch, unet.config.inChannels(), height / f, width / f);
+    }
+
     /** vae.decode(latents / scaling_factor), mapped from [-1, 1] to [0, 1] and clamped. */
     public static NDArray decodeToUnit(StableDiffusion sd, NDArray latents) {
+        return decodeToUnit(sd.vae(), latents);
+    }
+
+    public static NDArray decodeToUnit(AutoencoderKL vae, NDArray latents) {
         try (NoGrad ignored = new NoGrad()) {
-            NDArray z = latents.div(sd.vae().config.scalingFactor()).toType(sd.vae().dataType(), false);
-            NDArray decoded = sd.vae().decode(z).toType(DataType.FLOAT32, false);
+            NDArray z = latents.div(vae.config.scalingFactor()).toType(vae.dataType(), false);
+            NDArray decoded = vae.decode(z).toType(DataType.FLOAT32, false);
             return decoded.div(2f).add(0.5f).clip(0f, 1f);
         }
     }

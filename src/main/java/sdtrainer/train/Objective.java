@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.model.unet.AddedConditions;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.Ops;
@@ -50,9 +51,15 @@ public final class Objective {
      */
     public Outcome compute(UNet2DConditionModel unet, NDArray latents, Noising.Noised n, NDArray context, NDArray mask,
                            Checkpointing checkpointing) {
+        return compute(unet, latents, n, context, null, mask, checkpointing);
+    }
+
+    /** As above, with SDXL's added conditions ({@code added}; null for SD 1.x/2.x). */
+    public Outcome compute(UNet2DConditionModel unet, NDArray latents, Noising.Noised n, NDArray context,
+                           AddedConditions added, NDArray mask, Checkpointing checkpointing) {
         DataType dt = unet.dataType();
         NDArray prediction = Ops.castKeepingGrad(unet.forward(n.noisy().toType(dt, false), n.timesteps(),
-                Ops.castKeepingGrad(context, dt), null, checkpointing), DataType.FLOAT32);
+                Ops.castKeepingGrad(context, dt), added, null, checkpointing), DataType.FLOAT32);
         NDArray target = vPrediction ? schedule.velocity(latents, n.noise(), n.timesteps()) : n.noise();
         return new Outcome(loss(prediction, target, mask), prediction, target);
     }

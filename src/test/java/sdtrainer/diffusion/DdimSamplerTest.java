@@ -26,7 +26,9 @@ class DdimSamplerTest {
     }
 
     static int[] timesteps(SchedulerConfig c, int steps) {
-        return new DdimSampler(new NoiseSchedule(c)).setTimesteps(steps);
+        DdimSampler s = new DdimSampler(new NoiseSchedule(c));
+        s.setTimesteps(steps);
+        return s.timesteps();
     }
 
     @Test
@@ -79,7 +81,7 @@ class DdimSamplerTest {
         assertTrue(e.getMessage().contains("-1"), e.getMessage());
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.zeros(new ai.djl.ndarray.types.Shape(1));
-            assertThrows(IllegalStateException.class, () -> s.step(x, 901, x));
+            assertThrows(IllegalStateException.class, () -> s.step(x, 0, x, null));
         }
         SchedulerConfig thresholding = new SchedulerConfig(1000, 0.00085, 0.012, "scaled_linear", null, "epsilon",
                 "leading", 1, false, false, 1.0, true, false);
@@ -91,14 +93,14 @@ class DdimSamplerTest {
         assumeTrue(Files.isRegularFile(DDIM), "fixture absent");
         SchedulerConfig c = SchedulerConfig.read(FIXTURE.resolve("scheduler").resolve("scheduler_config.json"));
         DdimSampler sampler = new DdimSampler(new NoiseSchedule(c));
-        int[] ts = sampler.setTimesteps(10);
+        float[] ts = sampler.setTimesteps(10);
         assertEquals(1f, sampler.initNoiseSigma());
         try (NDManager m = NDManager.newBaseManager(); SafeTensors st = SafeTensors.open(DDIM)) {
             NDArray latents = st.load("input.initial_latents", m);
             for (int i = 0; i < ts.length; i++) {
                 try (NDManager step = m.newSubManager()) {
                     NDArray guided = st.load("output.guided_model_output." + i, step);
-                    NDArray next = sampler.step(guided, ts[i], latents);
+                    NDArray next = sampler.step(guided, i, latents, null);
                     assertSame(latents.getManager(), next.getManager(), "previous sample stays with the latents");
                     float[] expected = st.load("output.latents_after_step." + i, step).toFloatArray();
                     float[] got = next.toFloatArray();
@@ -119,12 +121,14 @@ class DdimSamplerTest {
         s.setTimesteps(10);
         float x = 1.5f, eps = -0.25f;
         // t = 1 is the last step: prev = -99 < 0, so alpha_prev = alphas_cumprod[0] (set_alpha_to_one false)
-        for (int t : new int[] {901, 1}) {
+        int[] ts = s.timesteps();
+        for (int i : new int[] {0, 9}) {
+            int t = ts[i];
             float a = schedule.alphaCumprod(t);
             float aPrev = t == 1 ? schedule.alphaCumprod(0) : schedule.alphaCumprod(t - 100);
             float x0 = (x - (float) Math.sqrt(1f - a) * eps) / (float) Math.sqrt(a);
             float expected = (float) Math.sqrt(aPrev) * x0 + (float) Math.sqrt(1f - aPrev) * eps;
-            assertEquals(expected, stepOne(s, eps, t, x));
+            assertEquals(expected, stepOne(s, eps, i, x));
         }
         SchedulerConfig toOne = new SchedulerConfig(1000, 0.00085, 0.012, "scaled_linear", null, "epsilon",
                 "leading", 1, true, false, 1.0, false, false);
@@ -132,7 +136,7 @@ class DdimSamplerTest {
         one.setTimesteps(10);
         float a = schedule.alphaCumprod(1);
         // alpha_prev = 1: the last step returns the predicted x0 itself
-        assertEquals((x - (float) Math.sqrt(1f - a) * eps) / (float) Math.sqrt(a), stepOne(one, eps, 1, x));
+        assertEquals((x - (float) Math.sqrt(1f - a) * eps) / (float) Math.sqrt(a), stepOne(one, eps, 9, x));
     }
 
     @Test
@@ -142,12 +146,13 @@ class DdimSamplerTest {
         s.setTimesteps(20);
         float x = -0.75f, v = 0.5f;
         int t = 501;
+        assertEquals(t, s.timesteps()[9]);
         float a = schedule.alphaCumprod(t), aPrev = schedule.alphaCumprod(t - 50);
         float sa = (float) Math.sqrt(a), sb = (float) Math.sqrt(1f - a);
         float x0 = sa * x - sb * v;
         float eps = sa * v + sb * x;
         float expected = (float) Math.sqrt(aPrev) * x0 + (float) Math.sqrt(1f - aPrev) * eps;
-        assertEquals(expected, stepOne(s, v, t, x));
+        assertEquals(expected, stepOne(s, v, 9, x));
     }
 
     @Test
@@ -162,7 +167,8 @@ class DdimSamplerTest {
         // epsilon comes from the unclipped x0, then x0 is clipped to clip_sample_range
         float eps = (x - (float) Math.sqrt(a) * predicted) / (float) Math.sqrt(1f - a);
         float expected = (float) Math.sqrt(aPrev) * 0.5f + (float) Math.sqrt(1f - aPrev) * eps;
-        assertEquals(expected, stepOne(s, predicted, 501, x));
+        assertEquals(501, s.timesteps()[4]);
+        assertEquals(expected, stepOne(s, predicted, 4, x));
     }
 
     @Test
@@ -170,15 +176,15 @@ class DdimSamplerTest {
         try (NDManager m = NDManager.newBaseManager(); NDManager other = m.newSubManager()) {
             NDArray uncond = m.create(new float[] {1f, -2f});
             NDArray cond = other.create(new float[] {1.5f, 0f});
-            NDArray g = DdimSampler.guide(uncond, cond, 7.5f);
+            NDArray g = ClassifierFreeGuidance.guide(uncond, cond, 7.5f);
             assertArrayEquals(new float[] {1f + 7.5f * 0.5f, -2f + 7.5f * 2f}, g.toFloatArray());
             assertSame(m, g.getManager());
         }
     }
 
-    private static float stepOne(DdimSampler s, float modelOutput, int t, float sample) {
+    private static float stepOne(DdimSampler s, float modelOutput, int i, float sample) {
         try (NDManager m = NDManager.newBaseManager()) {
-            return s.step(m.create(new float[] {modelOutput}), t, m.create(new float[] {sample})).getFloat(0);
+            return s.step(m.create(new float[] {modelOutput}), i, m.create(new float[] {sample}), null).getFloat(0);
         }
     }
 }

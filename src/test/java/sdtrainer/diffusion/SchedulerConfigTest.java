@@ -31,7 +31,9 @@ class SchedulerConfigTest {
         assertFalse(c.setAlphaToOne());
         assertFalse(c.clipSample());
         // absent from the file: diffusers' defaults
-        assertEquals("leading", c.timestepSpacing());
+        assertNull(c.timestepSpacing());
+        assertEquals("leading", c.timestepSpacing("leading"));
+        assertEquals("linspace", c.timestepSpacing("linspace"));
         assertEquals(1.0, c.clipSampleRange());
         assertFalse(c.thresholding());
         assertFalse(c.rescaleBetasZeroSnr());

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
+import sdtrainer.diffusion.DdimSampler;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.model.clip.ClipTextModel;
@@ -27,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -48,12 +50,7 @@ class ReferenceParityTest {
 
     @BeforeAll
     static void load() throws Exception {
-        String prop = System.getProperty("sdt.fixture");
-        fixture = prop == null || prop.isBlank() ? DEFAULT : Path.of(prop);
-        if (prop == null || Path.of(prop).normalize().endsWith(DEFAULT.normalize())) {
-            assumeTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " absent");
-        }
-        assertTrue(Files.isDirectory(fixture), "fixture directory " + fixture + " does not exist");
+        fixture = fixture("sdt.fixture", DEFAULT);
         manager = NDManager.newBaseManager();
         model = StableDiffusion.load(fixture, manager.getDevice());
     }
@@ -66,33 +63,59 @@ class ReferenceParityTest {
 
     @TestFactory
     List<DynamicTest> everyCase() throws Exception {
+        return everyCase(fixture, manager, kind -> switch (kind) {
+            case "tokenizer" -> k -> tokenizer(fixture, k);
+            case "text_encoder" -> this::textEncoder;
+            case "unet" -> this::unet;
+            case "vae" -> k -> vae(model.vae(), k);
+            case "ddpm" -> this::ddpm;
+            case "ddim_cfg" -> this::ddimCfg;
+            case "train_step" -> this::trainStep;
+            default -> null;
+        });
+    }
+
+    /**
+     * The fixture directory a system property names, or the default one; the suite skips when the default is
+     * absent and fails when a named one is.
+     */
+    static Path fixture(String property, Path defaultDir) {
+        String prop = System.getProperty(property);
+        Path dir = prop == null || prop.isBlank() ? defaultDir : Path.of(prop);
+        if (dir.normalize().endsWith(defaultDir.normalize())) {
+            assumeTrue(Files.isDirectory(dir), "fixture directory " + dir + " absent");
+        }
+        assertTrue(Files.isDirectory(dir), "fixture directory " + dir + " does not exist");
+        return dir;
+    }
+
+    /** A check of one case kind. */
+    interface Check {
+        void run(Case k) throws Exception;
+    }
+
+    /**
+     * One dynamic test per case of the fixture's cases.json, each run by the check {@code byKind} gives for its
+     * {@code kind} (null: a kind the suite does not know, which fails) in a manager scoped to the case.
+     */
+    static List<DynamicTest> everyCase(Path fixture, NDManager manager, Function<String, Check> byKind) throws Exception {
         JsonNode cases = ModelDirectory.readJson(fixture.resolve("reference").resolve("cases.json")).get("cases");
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : cases) {
             String kind = c.path("kind").asText();
-            tests.add(DynamicTest.dynamicTest(c.path("name").asText() + " (" + kind + ")", caseRunner(kind, c)));
+            String name = c.path("name").asText();
+            Executable run = () -> {
+                Check check = byKind.apply(kind);
+                if (check == null) fail("case '" + name + "' has kind '" + kind + "' that this suite does not know");
+                try (NDManager m = manager.newSubManager();
+                     SafeTensors ref = SafeTensors.open(fixture.resolve("reference").resolve(c.path("file").asText()))) {
+                    check.run(new Case(c, ref, m));
+                }
+            };
+            tests.add(DynamicTest.dynamicTest(name + " (" + kind + ")", run));
         }
         assertTrue(!tests.isEmpty(), "cases.json lists no cases");
         return tests;
-    }
-
-    private Executable caseRunner(String kind, JsonNode c) {
-        return () -> {
-            try (NDManager m = manager.newSubManager();
-                 SafeTensors ref = SafeTensors.open(fixture.resolve("reference").resolve(c.path("file").asText()))) {
-                Case k = new Case(c, ref, m);
-                switch (kind) {
-                    case "tokenizer" -> tokenizer(k);
-                    case "text_encoder" -> textEncoder(k);
-                    case "unet" -> unet(k);
-                    case "vae" -> vae(k);
-                    case "ddpm" -> ddpm(k);
-                    case "ddim_cfg" -> ddimCfg(k);
-                    case "train_step" -> trainStep(k);
-                    default -> fail("case '" + c.path("name").asText() + "' has kind '" + kind + "' that this suite does not know");
-                }
-            }
-        };
     }
 
     /** One case: its JSON entry, its tensors, and a manager scoped to the case. */
@@ -132,7 +155,7 @@ class ReferenceParityTest {
     }
 
     /** Our tokenizer follows transformers with ftfy installed, so the ftfy variant must match exactly. */
-    private void tokenizer(Case k) throws Exception {
+    static void tokenizer(Path fixture, Case k) throws Exception {
         Path dir = fixture.resolve(k.json().path("tokenizer_dir").asText("tokenizer"));
         ClipTokenizer tok = ClipTokenizer.load(dir);
         JsonNode prompts = ModelDirectory.readJson(fixture.resolve("reference").resolve(k.json().path("json").asText())).get("prompts");
@@ -173,8 +196,7 @@ class ReferenceParityTest {
         k.check("sample", out);
     }
 
-    private void vae(Case k) throws Exception {
-        AutoencoderKL vae = model.vae();
+    static void vae(AutoencoderKL vae, Case k) throws Exception {
         AutoencoderKL.Posterior p = vae.encode(k.in("image"));
         k.check("mean", p.mean());
         k.check("logvar", p.logvar());
@@ -201,8 +223,8 @@ class ReferenceParityTest {
         k.check("negative_prompt_embeds", uncond);
         List<Long> timesteps = new ArrayList<>();
         java.util.Map<String, NDArray> steps = new java.util.HashMap<>();
-        NDArray latents = TextToImage.denoise(model, cond, uncond, k.in("initial_latents"), p.path("num_inference_steps").asInt(),
-                (float) p.path("guidance_scale").asDouble(), (i, t, guided, next) -> {
+        NDArray latents = TextToImage.denoise(model, new DdimSampler(model.schedule()), cond, uncond, k.in("initial_latents"),
+                p.path("num_inference_steps").asInt(), (float) p.path("guidance_scale").asDouble(), null, (i, t, guided, next) -> {
                     timesteps.add((long) t);
                     steps.put("guided_model_output." + i, keep(guided));
                     steps.put("latents_after_step." + i, keep(next));
@@ -217,7 +239,7 @@ class ReferenceParityTest {
     }
 
     /** A copy that outlives the sampler's per-step scope. */
-    private static NDArray keep(NDArray a) {
+    static NDArray keep(NDArray a) {
         NDArray copy = a.duplicate();
         NDScope.unregister(copy);
         return copy;
@@ -225,9 +247,7 @@ class ReferenceParityTest {
 
     /** One UNet step on a fresh copy of the model: loss, gradients, and the AdamW update the case states. */
     private void trainStep(Case k) throws Exception {
-        JsonNode adam = k.json().path("params").path("adamw");
         try (StableDiffusion fresh = StableDiffusion.load(fixture, manager.getDevice())) {
-            NDManager m = k.m();
             NDArray ids = k.in("input_ids");
             NDArray context;
             try (NoGrad ignored = new NoGrad()) {
@@ -247,29 +267,39 @@ class ReferenceParityTest {
             k.check("target", r.target());
             k.check("model_pred", r.prediction());
             k.check("loss", r.loss());
-            java.util.Map<String, NDArray> params = new java.util.LinkedHashMap<>();
-            fresh.unet().namedParameters().forEach((n, p) -> params.put(n, p.get()));
-            NDArray convGrad = params.get("conv_in.weight").getGradient();
-            convGrad.attach(m);
-            k.check("conv_in.weight.grad", convGrad);
-            k.check("conv_in.weight.grad_norm", convGrad.norm());
-            double sq = 0;
-            for (NDArray p : params.values()) {
-                try (NDArray g = p.getGradient()) {
-                    double n = g.norm().getFloat();
-                    sq += n * n;
-                }
-            }
-            k.check("total_grad_norm", m.create((float) Math.sqrt(sq)));
-            k.check("conv_in.weight.before", params.get("conv_in.weight").duplicate());
-            k.check("conv_in.bias.before", params.get("conv_in.bias").duplicate());
-            JsonNode betas = adam.path("betas");
-            AdamW opt = new AdamW(List.of(new ParamGroup("unet", params, adam.path("lr").asDouble())),
-                    betas.path(0).asDouble(0.9), betas.path(1).asDouble(0.999), adam.path("eps").asDouble(1e-8),
-                    adam.path("weight_decay").asDouble(1e-2));
-            opt.step();
-            k.check("conv_in.weight.after_adamw", params.get("conv_in.weight").duplicate());
-            k.check("conv_in.bias.after_adamw", params.get("conv_in.bias").duplicate());
+            gradientsAndAdamW(fresh.unet(), k);
         }
+    }
+
+    /**
+     * After backward: conv_in's gradient and norm, the all-parameter gradient norm, and conv_in before and after
+     * one AdamW step over every UNet parameter with the case's hyper-parameters.
+     */
+    static void gradientsAndAdamW(sdtrainer.nn.Module unet, Case k) throws Exception {
+        JsonNode adam = k.json().path("params").path("adamw");
+        NDManager m = k.m();
+        java.util.Map<String, NDArray> params = new java.util.LinkedHashMap<>();
+        unet.namedParameters().forEach((n, p) -> params.put(n, p.get()));
+        NDArray convGrad = params.get("conv_in.weight").getGradient();
+        convGrad.attach(m);
+        k.check("conv_in.weight.grad", convGrad);
+        k.check("conv_in.weight.grad_norm", convGrad.norm());
+        double sq = 0;
+        for (NDArray p : params.values()) {
+            try (NDArray g = p.getGradient()) {
+                double n = g.norm().getFloat();
+                sq += n * n;
+            }
+        }
+        k.check("total_grad_norm", m.create((float) Math.sqrt(sq)));
+        k.check("conv_in.weight.before", params.get("conv_in.weight").duplicate());
+        k.check("conv_in.bias.before", params.get("conv_in.bias").duplicate());
+        JsonNode betas = adam.path("betas");
+        AdamW opt = new AdamW(List.of(new ParamGroup("unet", params, adam.path("lr").asDouble())),
+                betas.path(0).asDouble(0.9), betas.path(1).asDouble(0.999), adam.path("eps").asDouble(1e-8),
+                adam.path("weight_decay").asDouble(1e-2));
+        opt.step();
+        k.check("conv_in.weight.after_adamw", params.get("conv_in.weight").duplicate());
+        k.check("conv_in.bias.after_adamw", params.get("conv_in.bias").duplicate());
     }
 }

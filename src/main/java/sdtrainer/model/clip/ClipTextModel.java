@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** transformers CLIPTextModel; parameters live under {@code text_model.}. */
-public final class ClipTextModel extends Module {
+public class ClipTextModel extends Module {
 
     /** Final-layer-normed last state, every layer's raw hidden state (index 0 = embeddings), pooled output. */
     public record Output(NDArray lastHiddenState, List<NDArray> hiddenStates, NDArray pooled) {}

@@ -9,9 +9,9 @@ public final class UNetMidBlock2DCrossAttn extends Module {
     final ModuleList<ResnetBlock2D> resnets;
     final ModuleList<Transformer2DModel> attentions;
 
-    public UNetMidBlock2DCrossAttn(UNetConfig c, int channels, int tembChannels, int heads) {
+    public UNetMidBlock2DCrossAttn(UNetConfig c, int channels, int tembChannels, int heads, int depth) {
         attentions = child("attentions", new ModuleList<>());
-        attentions.add(new Transformer2DModel(heads, channels / heads, channels, c.transformerLayersPerBlock(),
+        attentions.add(new Transformer2DModel(heads, channels / heads, channels, depth,
                 c.crossAttentionDim(), c.normNumGroups(), c.useLinearProjection()));
         resnets = child("resnets", new ModuleList<>());
         for (int i = 0; i < 2; i++) {

@@ -1,0 +1,185 @@
+package sdtrainer.pipeline;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.diffusion.SchedulerConfig;
+import sdtrainer.model.clip.ClipTextConfig;
+import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTextModelWithProjection;
+import sdtrainer.model.clip.ClipTokenizer;
+import sdtrainer.model.unet.AddedConditions;
+import sdtrainer.model.unet.UNet2DConditionModel;
+import sdtrainer.model.unet.UNetConfig;
+import sdtrainer.model.vae.AutoencoderKL;
+import sdtrainer.model.vae.VaeConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * An SDXL model loaded from a diffusers directory (two tokenizers and text encoders, a text_time UNet);
+ * owns its parameters' memory. Conditioning follows diffusers' StableDiffusionXLPipeline.encode_prompt.
+ */
+public final class StableDiffusionXL implements AutoCloseable {
+
+    /**
+     * What the UNet is conditioned on: {@code context} [B, L, D1 + D2] = both encoders' penultimate hidden states
+     * side by side, {@code pooled} [B, P] = the second encoder's projected pooled output (text_embeds).
+     */
+    public record TextConditioning(NDArray context, NDArray pooled) {
+        /** The UNet's added conditions for these texts and size ids [B, 6]. */
+        public AddedConditions with(NDArray timeIds) {
+            return new AddedConditions(pooled, timeIds);
+        }
+
+        /** This batch followed by {@code other}'s (the [uncond, cond] batch of guidance). */
+        public TextConditioning concat(TextConditioning other) {
+            return new TextConditioning(context.concat(other.context, 0), pooled.concat(other.pooled, 0));
+        }
+    }
+
+    /**
+     * One image's size conditioning in pixels as diffusers' {@code _get_add_time_ids} and kohya order it:
+     * original size, crop top-left, target size.
+     */
+    public record SizeIds(int originalHeight, int originalWidth, int cropTop, int cropLeft, int targetHeight,
+                          int targetWidth) {
+        /** An uncropped image generated (or trained) at its own size. */
+        public static SizeIds uncropped(int height, int width) {
+            return new SizeIds(height, width, 0, 0, height, width);
+        }
+
+        float[] row() {
+            return new float[] {originalHeight, originalWidth, cropTop, cropLeft, targetHeight, targetWidth};
+        }
+
+        /** time_ids [rows, 6] in float32, one row per entry. */
+        public static NDArray batch(List<SizeIds> ids, NDManager m) {
+            float[] flat = new float[ids.size() * 6];
+            for (int i = 0; i < ids.size(); i++) System.arraycopy(ids.get(i).row(), 0, flat, i * 6, 6);
+            return m.create(flat, new Shape(ids.size(), 6));
+        }
+    }
+
+    private final Path dir;
+    private final NDManager manager;
+    private final ClipTokenizer tokenizer, tokenizer2;
+    private final ClipTextModel textEncoder;
+    private final ClipTextModelWithProjection textEncoder2;
+    private final UNet2DConditionModel unet;
+    private final AutoencoderKL vae;
+    private final NoiseSchedule schedule;
+    private final boolean forceZerosForEmptyPrompt;
+
+    private StableDiffusionXL(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTokenizer tokenizer2,
+                              ClipTextModel textEncoder, ClipTextModelWithProjection textEncoder2,
+                              UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule,
+                              boolean forceZerosForEmptyPrompt) {
+        this.dir = dir;
+        this.manager = manager;
+        this.tokenizer = tokenizer;
+        this.tokenizer2 = tokenizer2;
+        this.textEncoder = textEncoder;
+        this.textEncoder2 = textEncoder2;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedule = schedule;
+        this.forceZerosForEmptyPrompt = forceZerosForEmptyPrompt;
+    }
+
+    public static StableDiffusionXL load(Path dir, Device device) throws IOException {
+        ModelDirectory.check(dir);
+        for (String c : new String[] {ModelDirectory.TEXT_ENCODER_2, ModelDirectory.TOKENIZER_2}) {
+            if (!Files.isDirectory(dir.resolve(c))) throw new IOException(dir + ": not an SDXL diffusers directory, missing " + c + "/");
+        }
+        JsonNode te2Json = ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER_2);
+        if (!te2Json.path("architectures").toString().contains(ClipTextModelWithProjection.ARCHITECTURE)) {
+            throw new IOException(dir.resolve(ModelDirectory.TEXT_ENCODER_2).resolve("config.json") + ": architectures "
+                    + te2Json.path("architectures") + " is not " + ClipTextModelWithProjection.ARCHITECTURE);
+        }
+        UNetConfig unetConfig = UNetConfig.from(ModelDirectory.config(dir, ModelDirectory.UNET));
+        if (!unetConfig.textTimeConditioning()) {
+            throw new IOException(dir.resolve(ModelDirectory.UNET).resolve("config.json")
+                    + ": an SDXL UNet needs addition_embed_type \"text_time\"");
+        }
+        // diffusers' StableDiffusionXLPipeline registers force_zeros_for_empty_prompt=True unless model_index says otherwise
+        Path index = dir.resolve("model_index.json");
+        boolean forceZeros = !Files.isRegularFile(index)
+                || ModelDirectory.readJson(index).path("force_zeros_for_empty_prompt").asBoolean(true);
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            NoiseSchedule schedule = new NoiseSchedule(SchedulerConfig.read(
+                    dir.resolve(ModelDirectory.SCHEDULER).resolve("scheduler_config.json")));
+            ClipTokenizer tok1 = ClipTokenizer.load(dir.resolve(ModelDirectory.TOKENIZER));
+            ClipTokenizer tok2 = ClipTokenizer.load(dir.resolve(ModelDirectory.TOKENIZER_2));
+            ClipTextModel te1 = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER)));
+            ClipTextModelWithProjection te2 = new ClipTextModelWithProjection(ClipTextConfig.from(te2Json));
+            UNet2DConditionModel unet = new UNet2DConditionModel(unetConfig);
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(dir, ModelDirectory.VAE)));
+            StableDiffusion.loadWeights(te1, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
+            StableDiffusion.loadWeights(te2, dir, ModelDirectory.TEXT_ENCODER_2, manager, k -> k.endsWith("embeddings.position_ids"));
+            StableDiffusion.loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
+            StableDiffusion.loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
+            return new StableDiffusionXL(dir, manager, tok1, tok2, te1, te2, unet, vae, schedule, forceZeros);
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public Path directory() { return dir; }
+    public NDManager manager() { return manager; }
+    public ClipTokenizer tokenizer() { return tokenizer; }
+    public ClipTokenizer tokenizer2() { return tokenizer2; }
+    public ClipTextModel textEncoder() { return textEncoder; }
+    public ClipTextModelWithProjection textEncoder2() { return textEncoder2; }
+    public UNet2DConditionModel unet() { return unet; }
+    public AutoencoderKL vae() { return vae; }
+    public NoiseSchedule schedule() { return schedule; }
+    /** model_index.json's force_zeros_for_empty_prompt: no negative prompt means zero negative conditioning. */
+    public boolean forceZerosForEmptyPrompt() { return forceZerosForEmptyPrompt; }
+
+    /** Token ids [B, max_length] of both tokenizers (they differ in padding: SDXL's second pads with "!"). */
+    public NDArray[] tokenize(List<String> texts, NDManager m) {
+        return new NDArray[] {StableDiffusion.tokenize(tokenizer, texts, m, manager.getDevice()),
+                StableDiffusion.tokenize(tokenizer2, texts, m, manager.getDevice())};
+    }
+
+    /** Both encoders' hidden_states[-2] (no final layer norm) concatenated, and te2's text_embeds. */
+    public TextConditioning encode(NDArray ids1, NDArray ids2) {
+        List<NDArray> h1 = textEncoder.forward(ids1).hiddenStates();
+        ClipTextModel.Output o2 = textEncoder2.forward(ids2);
+        List<NDArray> h2 = o2.hiddenStates();
+        NDArray context = h1.get(h1.size() - 2).concat(h2.get(h2.size() - 2), 2);
+        return new TextConditioning(context, textEncoder2.textEmbeds(o2));
+    }
+
+    public TextConditioning encodePrompts(List<String> texts, NDManager m) {
+        NDArray[] ids = tokenize(texts, m);
+        return encode(ids[0], ids[1]);
+    }
+
+    /**
+     * The negative conditioning of encode_prompt for {@code batch} prompts like {@code cond}: zeros when no
+     * negative prompt is given ({@code negative} null) and force_zeros_for_empty_prompt is set; otherwise the
+     * encoding of {@code negative} (or of "" when null), an explicit "" included.
+     */
+    public TextConditioning encodeNegative(List<String> negative, TextConditioning cond, NDManager m) {
+        if (negative == null && forceZerosForEmptyPrompt) {
+            return new TextConditioning(cond.context().zerosLike(), cond.pooled().zerosLike());
+        }
+        int b = (int) cond.context().getShape().get(0);
+        return encodePrompts(negative == null ? java.util.Collections.nCopies(b, "") : negative, m);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
