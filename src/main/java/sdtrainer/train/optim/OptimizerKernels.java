@@ -49,7 +49,7 @@ final class OptimizerKernels {
             "    for v in values:",
             "      out.append(v)",
             "    return out",
-            "  def quantize(self: __torch__.OptimizerKernels, x: Tensor, bounds: Tensor, block: int) -> List[Tensor]:",
+            "  def quantize(self: __torch__.OptimizerKernels, x: Tensor, bounds: Tensor, block: int, codes: Tensor, scales: Tensor) -> None:",
             "    flat = torch.reshape(x, [-1])",
             "    n = torch.numel(flat)",
             "    blocks = torch.floordiv(torch.add(n, torch.sub(block, 1)), block)",
@@ -58,7 +58,8 @@ final class OptimizerKernels {
             "    absmax = torch.where(torch.eq(absmax, 0.), torch.ones_like(absmax), absmax)",
             "    q = torch.bucketize(torch.div(padded, torch.unsqueeze(absmax, 1)), bounds)",
             "    q = torch.reshape(torch.slice(torch.reshape(torch.to(q, 0), [-1]), 0, 0, n), torch.size(x))",
-            "    return [q, absmax]",
+            "    torch.copy_(codes, q)",
+            "    torch.copy_(scales, absmax)",
             "  def dequantize(self: __torch__.OptimizerKernels, q: Tensor, absmax: Tensor, code: Tensor, block: int) -> Tensor:",
             "    n = torch.numel(q)",
             "    values = torch.index_select(code, 0, torch.to(torch.reshape(q, [-1]), 4))",
@@ -92,12 +93,10 @@ final class OptimizerKernels {
                 IValue.listFrom(bias2Sqrts), IValue.from(eps), IValue.listFrom(stepSizes)).close();
     }
 
-    /** {@code [codes (UINT8, x's shape), absmax (one per block)]}; the results join {@code manager}. */
-    static PtNDArray[] quantize(NDArray x, NDArray bounds, int block, PtNDManager manager) {
-        try (IValue out = run("quantize", IValue.from((PtNDArray) x), IValue.from((PtNDArray) bounds),
-                IValue.from((long) block))) {
-            return out.toTensorArray(manager);
-        }
+    /** Writes x's codes (UINT8, x's shape) and block scales (FLOAT32, one per block) into the given arrays. */
+    static void quantize(NDArray x, NDArray bounds, int block, NDArray codes, NDArray absmax) {
+        run("quantize", IValue.from((PtNDArray) x), IValue.from((PtNDArray) bounds), IValue.from((long) block),
+                IValue.from((PtNDArray) codes), IValue.from((PtNDArray) absmax)).close();
     }
 
     static PtNDArray dequantize(NDArray codes, NDArray absmax, NDArray code, int block, PtNDManager manager) {

@@ -138,7 +138,29 @@ abstract class ParamStateOptimizer implements Optimizer {
         return state.get(name);
     }
 
-    /** Zeros in the parameter's manager, shape and dtype (or the given shape). */
+    @Override
+    public long stateBytes() {
+        long bytes = 0;
+        for (ParamGroup g : groups) {
+            for (Map.Entry<String, NDArray> e : g.params().entrySet()) {
+                ParamState s = state.get(e.getKey());
+                if (s != null) {
+                    bytes += bytes(s.tensors);
+                } else {
+                    Map<String, NDArray> fresh = newState(e.getValue());
+                    bytes += bytes(fresh);
+                    fresh.values().forEach(NDArray::close);
+                }
+            }
+        }
+        return bytes;
+    }
+
+    private static long bytes(Map<String, NDArray> tensors) {
+        return tensors.values().stream().mapToLong(t -> t.size() * t.getDataType().getNumOfBytes()).sum();
+    }
+
+    /** Zeros in the parameter's manager, shape and dtype. */
     static NDArray zeros(NDArray param) {
         return param.getManager().zeros(param.getShape(), param.getDataType());
     }

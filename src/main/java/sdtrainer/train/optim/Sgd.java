@@ -48,7 +48,7 @@ public final class Sgd extends ParamStateOptimizer {
         if (momentum != 0) {
             NDArray buf = s.get(MOMENTUM_BUFFER);
             if (s.step == 1) {
-                d.copyTo(buf);
+                buf.addi(d); // the buffer starts as a copy of the first gradient; it is zeros until now
             } else {
                 buf.muli((float) momentum).addi(d.mul((float) (1 - dampening)));
             }
