@@ -4,14 +4,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import ai.djl.ndarray.NDArray;
 import sdtrainer.config.ConfigLoader;
+import sdtrainer.config.ConfigValidator;
+import sdtrainer.config.OptimizerType;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.nn.Parameter;
 import sdtrainer.train.Trainer;
+import sdtrainer.train.optim.Optimizers;
+import sdtrainer.train.optim.ParamGroup;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -41,6 +47,13 @@ public final class BenchCommand implements Callable<Integer> {
     int lora;
     @Option(names = "--train_encoder", description = "also train the text encoder")
     boolean trainEncoder;
+    @Option(names = "--optimizer", defaultValue = "adamw", paramLabel = "NAME",
+            description = "optimizer, as for training: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})",
+            converter = OptimizerTypeConverter.class, completionCandidates = OptimizerTypeConverter.class)
+    OptimizerType optimizer;
+    @Option(names = "--optimizer_args", defaultValue = "", paramLabel = "K=V,...",
+            description = "optimizer arguments, as for training")
+    String optimizerArgs;
     @CommandLine.Mixin
     DeviceOption device = new DeviceOption();
     @Option(names = "--json", description = "print the figures as one JSON object on stdout")
@@ -55,6 +68,11 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
+        List<String> problems = ConfigValidator.optimizerProblems(optimizer, optimizerArgs);
+        if (!problems.isEmpty()) {
+            spec.commandLine().getErr().println("sd-trainer bench: " + problems.get(0));
+            return CommandLine.ExitCode.USAGE;
+        }
         EngineInfo engine = device.start(0);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("model", model.toString());
@@ -62,6 +80,8 @@ public final class BenchCommand implements Callable<Integer> {
         settings.put("batch_size", batchSize);
         settings.put("train_encoder", trainEncoder);
         settings.put("seed", 0);
+        settings.put("optimizer", optimizer);
+        settings.put("optimizer_args", optimizerArgs);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), settings);
         try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
             int f = sd.vae().config.downsamplingFactor();
@@ -80,12 +100,48 @@ public final class BenchCommand implements Callable<Integer> {
                 network.attach();
             }
             Trainer trainer = new Trainer(cfg, sd, null, network, new PrintStream(PrintStream.nullOutputStream()), false);
-            report(trainer.benchmark(batch, 2, steps), steps, batchSize, engine.device());
+            Map<String, Double> phases = trainer.benchmark(batch, 2, steps);
+            report(phases, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
         }
         return CommandLine.ExitCode.OK;
     }
 
-    private void report(Map<String, Double> phases, int steps, int batch, ai.djl.Device dev) throws Exception {
+    /** The optimizer-state bytes of the parameters the benchmark trained (those left trainable by it). */
+    private static long stateBytes(TrainConfig cfg, StableDiffusion sd, Network network) {
+        List<ParamGroup> groups = new ArrayList<>();
+        if (network != null) {
+            groups.add(new ParamGroup("text_encoder", network.teParameters(), 0));
+            groups.add(new ParamGroup("unet", network.unetParameters(), 0));
+        } else {
+            groups.add(new ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()), 0));
+            groups.add(new ParamGroup("unet", trainable(sd.unet().namedParameters()), 0));
+        }
+        return Optimizers.make(cfg.optimizer(), cfg.optimizerArgs(), groups).stateBytes();
+    }
+
+    private static Map<String, NDArray> trainable(Map<String, Parameter> params) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        params.forEach((k, p) -> {
+            if (p.isTrainable()) out.put(k, p.get());
+        });
+        return out;
+    }
+
+    /** Accepts the optimizer's lower-case name and lists the names as candidates. */
+    static final class OptimizerTypeConverter extends ArrayList<String> implements CommandLine.ITypeConverter<OptimizerType> {
+        OptimizerTypeConverter() {
+            for (OptimizerType t : OptimizerType.values()) add(t.toString());
+        }
+
+        @Override
+        public OptimizerType convert(String text) {
+            for (OptimizerType t : OptimizerType.values()) if (t.toString().equalsIgnoreCase(text)) return t;
+            throw new CommandLine.TypeConversionException("'" + text + "' is not one of " + String.join(", ", this));
+        }
+    }
+
+    private void report(Map<String, Double> phases, int steps, int batch, ai.djl.Device dev, long stateBytes)
+            throws Exception {
         double total = phases.values().stream().mapToDouble(Double::doubleValue).sum() / steps;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("samples_per_second", batch * 1000.0 / total);
@@ -94,6 +150,8 @@ public final class BenchCommand implements Callable<Integer> {
         phases.forEach((k, v) -> split.put(k, v / steps));
         out.put("split_ms", split);
         out.put("peak_rss_mb", MemoryStats.peakRssMb());
+        out.put("optimizer", optimizer.toString());
+        out.put("optimizer_state_bytes", stateBytes);
         if (dev.isGpu()) out.put("device_memory_used_mb", MemoryStats.deviceUsedMb(dev));
         PrintWriter pw = spec.commandLine().getOut();
         if (json) {
@@ -101,6 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
         } else {
             pw.printf(Locale.ROOT, "%.2f samples/s, %.1f ms/step (batch %d), peak RSS %.0f MiB%n",
                     batch * 1000.0 / total, total, batch, MemoryStats.peakRssMb());
+            pw.printf(Locale.ROOT, "optimizer %s: state %.1f MiB%n", optimizer, stateBytes / 1048576.0);
             if (dev.isGpu()) pw.printf(Locale.ROOT, "device memory in use %.0f MiB%n", MemoryStats.deviceUsedMb(dev));
             split.forEach((k, v) -> pw.printf(Locale.ROOT, "  %-13s %8.1f ms%n", k, v));
         }

@@ -168,6 +168,19 @@ public final class TrainConfig {
     @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: none)")
     private Path logDir;
 
+    // Optimizers (issue 13): which one and its kohya-style arguments.
+
+    @JsonProperty("optimizer")
+    @Option(names = "--optimizer", paramLabel = "NAME",
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    private OptimizerType optimizer = OptimizerType.ADAMW;
+
+    @JsonProperty("optimizer_args")
+    @JsonDeserialize(using = CommaListDeserializer.class)
+    @Option(names = "--optimizer_args", paramLabel = "K=V,...",
+            description = "optimizer arguments as kohya names them, e.g. \"weight_decay=0.01,betas=0.9,0.99\"")
+    private String optimizerArgs = "";
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -308,6 +321,15 @@ public final class TrainConfig {
         return Optional.ofNullable(logDir);
     }
 
+    public OptimizerType optimizer() {
+        return optimizer;
+    }
+
+    /** @throws IllegalArgumentException when {@code optimizer_args} is malformed (validation reports it first) */
+    public OptimizerArgs optimizerArgs() {
+        return OptimizerArgs.parse(optimizerArgs);
+    }
+
     // The option texts as given, for validation messages that quote what the user typed.
 
     String resolutionText() {
@@ -320,5 +342,9 @@ public final class TrainConfig {
 
     String stepRangeText() {
         return stepRange;
+    }
+
+    String optimizerArgsText() {
+        return optimizerArgs;
     }
 }

@@ -31,7 +31,7 @@ import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Ops;
 import sdtrainer.nn.Noise;
 import sdtrainer.nn.Parameter;
-import sdtrainer.train.optim.AdamW;
+import sdtrainer.train.optim.Optimizers;
 import sdtrainer.train.optim.Optimizer;
 import sdtrainer.train.optim.ParamGroup;
 import sdtrainer.pipeline.ImageTensors;
@@ -189,7 +189,7 @@ public final class Trainer {
         boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
         LOG.info("target: {}{}", vPrediction ? "v-prediction" : "epsilon (noise)",
                 cfg.vPrediction() ? " (--v_prediction)" : " (from scheduler_config.json)");
-        AdamW optimizer = new AdamW(parameterGroups());
+        Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), parameterGroups());
         if (cfg.amp() && !sd.manager().getDevice().isGpu() && !halfFrozen) {
             LOG.info("--amp has no effect on {}: half precision is not faster there, training runs in float32",
                     sd.manager().getDevice());
@@ -293,7 +293,7 @@ public final class Trainer {
      */
     public Map<String, Double> benchmark(List<Sample> batch, int warmup, int steps) {
         boolean vPrediction = cfg.vPrediction() || "v_prediction".equals(sd.schedule().predictionType());
-        AdamW optimizer = new AdamW(parameterGroups());
+        Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), parameterGroups());
         Noise noise = new Noise(cfg.seed().orElse(0));
         StepTimer timer = new StepTimer();
         for (int i = 0; i < warmup + steps; i++) {
