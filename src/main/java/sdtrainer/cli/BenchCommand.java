@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import ai.djl.ndarray.NDArray;
 import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.ConfigValidator;
 import sdtrainer.config.OptimizerType;
@@ -14,10 +13,9 @@ import sdtrainer.log.MemoryStats;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.StableDiffusion;
-import sdtrainer.nn.Parameter;
+import sdtrainer.train.Trainables;
 import sdtrainer.train.Trainer;
 import sdtrainer.train.optim.Optimizers;
-import sdtrainer.train.optim.ParamGroup;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -99,32 +97,15 @@ public final class BenchCommand implements Callable<Integer> {
                 network = NetworkFactory.create(sd, "lora", lora, 1.0, 4, false, trainEncoder, sd.manager(), 0);
                 network.attach();
             }
-            Trainer trainer = new Trainer(cfg, sd, null, network, new PrintStream(PrintStream.nullOutputStream()), false);
-            Map<String, Double> phases = trainer.benchmark(batch, 2, steps);
+            Map<String, Double> phases = Trainer.benchmark(cfg, sd, network, batch, 2, steps);
             report(phases, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
         }
         return CommandLine.ExitCode.OK;
     }
 
-    /** The optimizer-state bytes of the parameters the benchmark trained (those left trainable by it). */
+    /** The optimizer-state bytes of the tensors the benchmark trained. */
     private static long stateBytes(TrainConfig cfg, StableDiffusion sd, Network network) {
-        List<ParamGroup> groups = new ArrayList<>();
-        if (network != null) {
-            groups.add(new ParamGroup("text_encoder", network.teParameters(), 0));
-            groups.add(new ParamGroup("unet", network.unetParameters(), 0));
-        } else {
-            groups.add(new ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()), 0));
-            groups.add(new ParamGroup("unet", trainable(sd.unet().namedParameters()), 0));
-        }
-        return Optimizers.make(cfg.optimizer(), cfg.optimizerArgs(), groups).stateBytes();
-    }
-
-    private static Map<String, NDArray> trainable(Map<String, Parameter> params) {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        params.forEach((k, p) -> {
-            if (p.isTrainable()) out.put(k, p.get());
-        });
-        return out;
+        return Optimizers.make(cfg.optimizer(), cfg.optimizerArgs(), Trainables.of(cfg, sd, network).groups()).stateBytes();
     }
 
     /** Accepts the optimizer's lower-case name and lists the names as candidates. */
