@@ -5,13 +5,17 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.config.ConfigLoader;
+import sdtrainer.config.ConfigValidator;
+import sdtrainer.config.OptimizerType;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.train.Trainables;
 import sdtrainer.train.Trainer;
+import sdtrainer.train.optim.Optimizers;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -41,6 +45,13 @@ public final class BenchCommand implements Callable<Integer> {
     int lora;
     @Option(names = "--train_encoder", description = "also train the text encoder")
     boolean trainEncoder;
+    @Option(names = "--optimizer", defaultValue = "adamw", paramLabel = "NAME",
+            description = "optimizer, as for training: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})",
+            converter = OptimizerTypeConverter.class, completionCandidates = OptimizerTypeConverter.class)
+    OptimizerType optimizer;
+    @Option(names = "--optimizer_args", defaultValue = "", paramLabel = "K=V,...",
+            description = "optimizer arguments, as for training")
+    String optimizerArgs;
     @CommandLine.Mixin
     DeviceOption device = new DeviceOption();
     @Option(names = "--json", description = "print the figures as one JSON object on stdout")
@@ -55,6 +66,11 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
+        List<String> problems = ConfigValidator.optimizerProblems(optimizer, optimizerArgs);
+        if (!problems.isEmpty()) {
+            spec.commandLine().getErr().println("sd-trainer bench: " + problems.get(0));
+            return CommandLine.ExitCode.USAGE;
+        }
         EngineInfo engine = device.start(0);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("model", model.toString());
@@ -62,6 +78,8 @@ public final class BenchCommand implements Callable<Integer> {
         settings.put("batch_size", batchSize);
         settings.put("train_encoder", trainEncoder);
         settings.put("seed", 0);
+        settings.put("optimizer", optimizer);
+        settings.put("optimizer_args", optimizerArgs);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), settings);
         try (StableDiffusion sd = ModelInputs.load(model, engine.device())) {
             int f = sd.vae().config.downsamplingFactor();
@@ -79,12 +97,32 @@ public final class BenchCommand implements Callable<Integer> {
                 network = NetworkFactory.create(sd, "lora", lora, 1.0, 4, false, trainEncoder, sd.manager(), 0);
                 network.attach();
             }
-            report(Trainer.benchmark(cfg, sd, network, batch, 2, steps), steps, batchSize, engine.device());
+            Map<String, Double> phases = Trainer.benchmark(cfg, sd, network, batch, 2, steps);
+            report(phases, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
         }
         return CommandLine.ExitCode.OK;
     }
 
-    private void report(Map<String, Double> phases, int steps, int batch, ai.djl.Device dev) throws Exception {
+    /** The optimizer-state bytes of the tensors the benchmark trained. */
+    private static long stateBytes(TrainConfig cfg, StableDiffusion sd, Network network) {
+        return Optimizers.make(cfg.optimizer(), cfg.optimizerArgs(), Trainables.of(cfg, sd, network).groups()).stateBytes();
+    }
+
+    /** Accepts the optimizer's lower-case name and lists the names as candidates. */
+    static final class OptimizerTypeConverter extends ArrayList<String> implements CommandLine.ITypeConverter<OptimizerType> {
+        OptimizerTypeConverter() {
+            for (OptimizerType t : OptimizerType.values()) add(t.toString());
+        }
+
+        @Override
+        public OptimizerType convert(String text) {
+            for (OptimizerType t : OptimizerType.values()) if (t.toString().equalsIgnoreCase(text)) return t;
+            throw new CommandLine.TypeConversionException("'" + text + "' is not one of " + String.join(", ", this));
+        }
+    }
+
+    private void report(Map<String, Double> phases, int steps, int batch, ai.djl.Device dev, long stateBytes)
+            throws Exception {
         double total = phases.values().stream().mapToDouble(Double::doubleValue).sum() / steps;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("samples_per_second", batch * 1000.0 / total);
@@ -93,6 +131,8 @@ public final class BenchCommand implements Callable<Integer> {
         phases.forEach((k, v) -> split.put(k, v / steps));
         out.put("split_ms", split);
         out.put("peak_rss_mb", MemoryStats.peakRssMb());
+        out.put("optimizer", optimizer.toString());
+        out.put("optimizer_state_bytes", stateBytes);
         if (dev.isGpu()) out.put("device_memory_used_mb", MemoryStats.deviceUsedMb(dev));
         PrintWriter pw = spec.commandLine().getOut();
         if (json) {
@@ -100,6 +140,7 @@ public final class BenchCommand implements Callable<Integer> {
         } else {
             pw.printf(Locale.ROOT, "%.2f samples/s, %.1f ms/step (batch %d), peak RSS %.0f MiB%n",
                     batch * 1000.0 / total, total, batch, MemoryStats.peakRssMb());
+            pw.printf(Locale.ROOT, "optimizer %s: state %.1f MiB%n", optimizer, stateBytes / 1048576.0);
             if (dev.isGpu()) pw.printf(Locale.ROOT, "device memory in use %.0f MiB%n", MemoryStats.deviceUsedMb(dev));
             split.forEach((k, v) -> pw.printf(Locale.ROOT, "  %-13s %8.1f ms%n", k, v));
         }

@@ -47,8 +47,33 @@ public final class ConfigValidator {
                 problems.add("--device '" + device + "' is not a device; give cpu, cuda or cuda:N (N = GPU index)"));
         check(problems, !config.mask() || config.useBucket(),
                 "--mask needs --use_bucket: masks come with the bucketed dataset made by preprocess");
+        checkOptimizer(config, problems);
         longRuns(config, problems);
         return problems;
+    }
+
+    // Optimizers (issue 13)
+    private static void checkOptimizer(TrainConfig config, List<String> problems) {
+        problems.addAll(optimizerProblems(config.optimizer(), config.optimizerArgsText()));
+        if (config.optimizer() == OptimizerType.PRODIGY && config.trainEncoder()) {
+            try {
+                LearningRates lr = config.learningRates();
+                check(problems, lr.teLr() == lr.unetLr() || lr.teLr() == 0 || lr.unetLr() == 0,
+                        "--lr " + lr + ": prodigy needs one learning rate for the text encoder and the UNet (or 0 for one)");
+            } catch (IllegalArgumentException e) {
+                // --lr itself is reported above
+            }
+        }
+    }
+
+    /** The problems of {@code --optimizer_args text} for {@code type}, each one line (also used by bench). */
+    public static List<String> optimizerProblems(OptimizerType type, String text) {
+        try {
+            return OptimizerArgs.parse(text).problems(type).stream()
+                    .map(p -> "--optimizer_args '" + text + "': " + p).toList();
+        } catch (IllegalArgumentException e) {
+            return List.of("--optimizer_args '" + text + "': " + e.getMessage());
+        }
     }
 
     /** Long runs (issue 10): state, resume, accumulation, EMA, clipping. */

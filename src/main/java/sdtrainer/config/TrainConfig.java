@@ -168,6 +168,19 @@ public final class TrainConfig {
     @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: <output>/logs)")
     private Path logDir;
 
+    // Optimizers (issue 13): which one and its kohya-style arguments.
+
+    @JsonProperty("optimizer")
+    @Option(names = "--optimizer", paramLabel = "NAME",
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    private OptimizerType optimizer = OptimizerType.ADAMW;
+
+    @JsonProperty("optimizer_args")
+    @JsonDeserialize(using = CommaListDeserializer.class)
+    @Option(names = "--optimizer_args", paramLabel = "K=V,...",
+            description = "optimizer arguments as kohya names them, e.g. \"weight_decay=0.01,betas=0.9,0.99\"")
+    private String optimizerArgs = "";
+
     // Long runs (issue 10): training state, resume, gradient accumulation, EMA, gradient clipping.
 
     @JsonProperty("save_state")
@@ -348,6 +361,15 @@ public final class TrainConfig {
         return Optional.ofNullable(logDir);
     }
 
+    public OptimizerType optimizer() {
+        return optimizer;
+    }
+
+    /** @throws IllegalArgumentException when {@code optimizer_args} is malformed (validation reports it first) */
+    public OptimizerArgs optimizerArgs() {
+        return OptimizerArgs.parse(optimizerArgs);
+    }
+
     // Long runs (issue 10)
 
     public boolean saveState() {
@@ -395,5 +417,9 @@ public final class TrainConfig {
 
     String stepRangeText() {
         return stepRange;
+    }
+
+    String optimizerArgsText() {
+        return optimizerArgs;
     }
 }

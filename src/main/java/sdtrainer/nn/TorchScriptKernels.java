@@ -5,25 +5,15 @@ import ai.djl.ndarray.NDList;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
- * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (its
- * source and a pickled instance in the archive layout torch.jit.save uses), so no Python is needed. Calls go
- * through DJL's module forward in training mode and so stay in the autograd graph. The module has no
- * parameters, so one instance serves every device.
+ * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (see
+ * {@link TorchScriptModule}), so no Python is needed. Calls go through DJL's module forward in training mode
+ * and so stay in the autograd graph. The module has no parameters, so one instance serves every device.
  */
 final class TorchScriptKernels {
     private static final Logger LOG = LoggerFactory.getLogger(TorchScriptKernels.class);
@@ -75,21 +65,9 @@ final class TorchScriptKernels {
     }
 
     private static Kernels load() throws IOException {
-        Path file = Files.createTempFile("sd-trainer-kernels", ".pt");
-        try {
-            try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
-                put(zip, "data.pkl", pickledInstance());
-                put(zip, "code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
-                put(zip, "constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
-                put(zip, "version", "10\n".getBytes(StandardCharsets.US_ASCII));
-            }
-            // a manager of its own that is never closed: the module and the method markers live as long as the JVM
-            PtNDManager manager = (PtNDManager) ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu());
-            PtSymbolBlock module = JniUtils.loadModule(manager, file, false, new String[0], new String[0], true);
-            return new Kernels(module, methodMarker(manager, "attention"), methodMarker(manager, "masked_attention"));
-        } finally {
-            Files.deleteIfExists(file);
-        }
+        TorchScriptModule.Loaded loaded = TorchScriptModule.load("Kernels", SOURCE);
+        PtNDManager manager = loaded.manager(); // the method markers live as long as the module
+        return new Kernels(loaded.module(), methodMarker(manager, "attention"), methodMarker(manager, "masked_attention"));
     }
 
     private static NDArray methodMarker(PtNDManager manager, String method) {
@@ -97,33 +75,5 @@ final class TorchScriptKernels {
         marker.setName("module_method:" + method);
         ai.djl.ndarray.NDScope.unregister(marker); // the first call may come inside a training step's scope
         return marker;
-    }
-
-    /** Pickle protocol 2 of {@code __torch__.Kernels()} with its one attribute, training = True. */
-    private static byte[] pickledInstance() {
-        ByteArrayOutputStream p = new ByteArrayOutputStream();
-        p.writeBytes(new byte[] {(byte) 0x80, 2});                                   // PROTO 2
-        p.writeBytes("c__torch__\nKernels\n".getBytes(StandardCharsets.US_ASCII));    // GLOBAL
-        p.writeBytes(new byte[] {')', (byte) 0x81, '}', '('});                       // (), NEWOBJ, {}, MARK
-        byte[] key = "training".getBytes(StandardCharsets.US_ASCII);
-        p.write('X');                                                                // BINUNICODE
-        p.writeBytes(new byte[] {(byte) key.length, 0, 0, 0});
-        p.writeBytes(key);
-        p.writeBytes(new byte[] {(byte) 0x88, 'u', 'b', '.'});                       // True, SETITEMS, BUILD, STOP
-        return p.toByteArray();
-    }
-
-    /** torch reads archive records stored uncompressed under one top-level folder. */
-    private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry("kernels/" + name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        zip.putNextEntry(e);
-        zip.write(data);
-        zip.closeEntry();
     }
 }

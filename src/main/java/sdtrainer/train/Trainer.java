@@ -13,7 +13,7 @@ import sdtrainer.log.MetricsLog;
 import sdtrainer.log.Wandb;
 import sdtrainer.network.Network;
 import sdtrainer.pipeline.StableDiffusion;
-import sdtrainer.train.optim.AdamW;
+import sdtrainer.train.optim.Optimizers;
 import sdtrainer.train.optim.Optimizer;
 import sdtrainer.train.optim.ParamGroup;
 
@@ -77,7 +77,7 @@ public final class Trainer {
         Trainables trainables = Trainables.of(cfg, sd, network);
         TrainingState.Loaded resumed = cfg.resume().isPresent() ? TrainingState.read(cfg.resume().get()) : null;
         TrainingState state = start(resumed, trainables, plan);
-        Optimizer optimizer = new AdamW(trainables.groups());
+        Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), trainables.groups());
         Ema ema = cfg.emaDecay() > 0 ? new Ema(trainables.tensors(), cfg.emaDecay(), cfg.emaWarmup(), emaDevice()) : null;
         if (resumed != null) resumed.restore(trainables.tensors(), optimizer, ema, sd.manager());
         precision(trainables);
@@ -253,7 +253,7 @@ public final class Trainer {
     public static Map<String, Double> benchmark(TrainConfig cfg, StableDiffusion sd, Network network, List<Sample> batch,
                                                 int warmup, int steps) {
         Trainables trainables = Trainables.of(cfg, sd, network);
-        Optimizer optimizer = new AdamW(trainables.groups());
+        Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), trainables.groups());
         TrainStep step = new TrainStep(parts(cfg, sd, trainables, Objective.of(cfg, sd.schedule()), optimizer, null,
                 new RunRandom(cfg.seed().orElse(0))), 0);
         StepTimer timer = new StepTimer();

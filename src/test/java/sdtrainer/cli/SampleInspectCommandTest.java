@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -79,6 +80,29 @@ class SampleInspectCommandTest {
             assertEquals(2, run.exitCode(), c[0] + ": " + run.err());
             assertTrue(run.err().contains("--device 'gpu:7' is not a device"), c[0] + ": " + run.err());
         }
+    }
+
+    /** bench takes the training optimizers; the 8-bit one's state is about a quarter of AdamW's (2 bytes + scales vs 8). */
+    @Test
+    void benchReportsTheOptimizerStateBytes() throws Exception {
+        assumeTrue(Files.isDirectory(FIXTURE));
+        long[] bytes = new long[2];
+        String[][] optimizers = {{"adamw", ""}, {"adamw8bit", "min_8bit_size=0"}};
+        for (int i = 0; i < 2; i++) {
+            Run r = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",
+                    "--optimizer", optimizers[i][0], "--optimizer_args", optimizers[i][1], "--json", "--device", "cpu");
+            assertEquals(0, r.code(), r.err());
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+            assertEquals(optimizers[i][0], json.get("optimizer").asText());
+            bytes[i] = json.get("optimizer_state_bytes").asLong();
+        }
+        assertEquals(0, bytes[0] % 8, "AdamW: two float32 moments per value");
+        double ratio = (double) bytes[1] / bytes[0];
+        assertTrue(ratio > 0.25 && ratio < 0.27, "8-bit state / float32 state = " + ratio);
+        Run bad = run("bench", "--model", FIXTURE.toString(), "--optimizer", "sgd", "--optimizer_args", "nesterov=True");
+        assertEquals(2, bad.code());
+        assertEquals(List.of("sd-trainer bench: --optimizer_args 'nesterov=True': nesterov=True needs momentum > 0 and dampening 0"),
+                bad.err().lines().toList());
     }
 
     @Test

@@ -161,6 +161,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void unknownOptimizerAndBadOptimizerArgsExitTwoWithOneLine() {
+        CommandRun run = CommandRun.of("--optimizer", "adam9bit");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().startsWith("sd-trainer: Invalid value for option '--optimizer': 'adam9bit' is not one of "
+                + "adamw, adamw8bit, lion, lion8bit, prodigy, adafactor, sgd"), run.err());
+        run = CommandRun.of("--model", model, "--dataset", dataset, "--output", dir.resolve("out").toString(),
+                "--image_log", dir.resolve("img").toString(), "--optimizer", "lion8bit", "--optimizer_args", "betas=0.9");
+        assertEquals(2, run.exitCode());
+        assertEquals(List.of("sd-trainer: --optimizer_args 'betas=0.9': betas=0.9 must be two numbers, e.g. 0.9,0.999"),
+                run.err().lines().toList());
+    }
+
+    @Test
     void choicesAreCaseInsensitive() throws Exception {
         assertEquals(SavePrecision.BF16, parse("--save_precision", "BF16").savePrecision());
     }

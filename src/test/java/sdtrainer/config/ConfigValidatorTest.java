@@ -156,4 +156,46 @@ class ConfigValidatorTest {
     void reportsAllProblemsAtOnce() {
         assertEquals(3, problemsWith("epochs", 0, "lr", "x", "mask", true).size());
     }
+
+    // Optimizers (issue 13)
+
+    @Test
+    void optimizerArgsAsKohyaWritesThemAreValid() {
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.ADAMW8BIT, "optimizer_args",
+                "weight_decay=0.01,betas=0.9,0.99,eps=1e-8,min_8bit_size=4096"));
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.PRODIGY, "optimizer_args",
+                "d_coef=2,use_bias_correction=True,safeguard_warmup=True,betas=(0.9,0.99),d0=1e-5"));
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.ADAFACTOR, "optimizer_args",
+                "scale_parameter=False,relative_step=False,warmup_init=False,beta1=None"));
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.SGD, "optimizer_args", "momentum=0.9,nesterov=True"));
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.LION, "optimizer_args", List.of("betas=0.95,0.98",
+                "weight_decay=0.1")));
+    }
+
+    @Test
+    void unknownOrMalformedOptimizerArgsAreOneLineEach() {
+        String p = onlyProblem("--optimizer_args", "optimizer", OptimizerType.LION, "optimizer_args", "momentum=0.9");
+        assertTrue(p.contains("'momentum' is not an argument of lion; it takes betas, weight_decay"), p);
+        p = onlyProblem("--optimizer_args", "optimizer_args", "weight_decay");
+        assertTrue(p.contains("'weight_decay' is not key=value"), p);
+        p = onlyProblem("--optimizer_args", "optimizer_args", "betas=0.9");
+        assertTrue(p.contains("betas=0.9 must be two numbers"), p);
+        p = onlyProblem("--optimizer_args", "optimizer_args", "betas=0.9,1.5");
+        assertTrue(p.contains("betas=0.9,1.5 must be two numbers in [0, 1)"), p);
+        p = onlyProblem("--optimizer_args", "optimizer", OptimizerType.PRODIGY, "optimizer_args", "safeguard_warmup=yes");
+        assertTrue(p.contains("safeguard_warmup=yes must be True or False"), p);
+        p = onlyProblem("--optimizer_args", "optimizer", OptimizerType.SGD, "optimizer_args", "nesterov=True");
+        assertTrue(p.contains("nesterov=True needs momentum > 0"), p);
+        p = onlyProblem("--optimizer_args", "optimizer", OptimizerType.ADAFACTOR, "optimizer_args",
+                "relative_step=False,warmup_init=True");
+        assertTrue(p.contains("warmup_init=True needs relative_step=True"), p);
+        assertEquals(1, problemsWith("optimizer_args", "eps=1e-8,eps=1e-6").size());
+    }
+
+    @Test
+    void prodigyNeedsOneLearningRate() {
+        String p = onlyProblem("--lr", "optimizer", OptimizerType.PRODIGY, "train_encoder", true, "lr", "0.5,1");
+        assertTrue(p.contains("prodigy needs one learning rate"), p);
+        assertEquals(List.of(), problemsWith("optimizer", OptimizerType.PRODIGY, "train_encoder", true, "lr", "0,1"));
+    }
 }

@@ -32,6 +32,9 @@ public interface Optimizer {
      */
     Map<String, NDArray> stateDict(NDManager stepManager);
 
+    /** Bytes of optimizer state over all parameters, counting the state each will have after its first update. */
+    long stateBytes();
+
     /** Replaces the state with copies of the given arrays, as written by {@link #stateDict}. */
     void loadStateDict(Map<String, NDArray> dict);
 }

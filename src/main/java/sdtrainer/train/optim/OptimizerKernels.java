@@ -1,0 +1,131 @@
+package sdtrainer.train.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sdtrainer.nn.TorchScriptModule;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Optimizer kernels DJL has no call for, in a hand-written TorchScript module: AdamW over all tensors at once
+ * through torch's {@code _foreach_} ops (the same elementary ops, in the same order, as {@link AdamW}'s
+ * per-tensor step, so the results are equal bit for bit, in about a dozen native calls instead of nine per
+ * tensor), and the block-wise 8-bit (de)quantisation of {@link BlockQuantizer}.
+ */
+final class OptimizerKernels {
+    private static final Logger LOG = LoggerFactory.getLogger(OptimizerKernels.class);
+
+    private static final String SOURCE = String.join("\n",
+            "class OptimizerKernels(Module):",
+            "  __parameters__ = []",
+            "  __buffers__ = []",
+            "  training : bool",
+            "  def adamw(self: __torch__.OptimizerKernels, params: List[Tensor], grads: List[Tensor],",
+            "            exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], decay: float, beta1: float,",
+            "            one_minus_beta1: float, beta2: float, one_minus_beta2: float, bias2_sqrts: List[float],",
+            "            eps: float, step_sizes: List[float]) -> None:",
+            "    torch._foreach_mul_(params, decay)",
+            "    torch._foreach_mul_(exp_avgs, beta1)",
+            "    torch._foreach_add_(exp_avgs, torch._foreach_mul(grads, one_minus_beta1))",
+            "    torch._foreach_mul_(exp_avg_sqs, beta2)",
+            "    sq = torch._foreach_mul(grads, one_minus_beta2)",
+            "    torch._foreach_mul_(sq, grads)",
+            "    torch._foreach_add_(exp_avg_sqs, sq)",
+            "    denom = torch._foreach_sqrt(exp_avg_sqs)",
+            "    torch._foreach_div_(denom, self.numbers(bias2_sqrts))",
+            "    torch._foreach_add_(denom, eps)",
+            "    upd = torch._foreach_mul(exp_avgs, self.numbers(step_sizes))",
+            "    torch._foreach_div_(upd, denom)",
+            "    torch._foreach_add_(params, upd)",
+            "  def numbers(self: __torch__.OptimizerKernels, values: List[float]) -> List[number]:",
+            "    out: List[number] = []",
+            "    for v in values:",
+            "      out.append(v)",
+            "    return out",
+            "  def quantize(self: __torch__.OptimizerKernels, x: Tensor, bounds: Tensor, block: int, codes: Tensor, scales: Tensor) -> None:",
+            "    flat = torch.reshape(x, [-1])",
+            "    n = torch.numel(flat)",
+            "    blocks = torch.floordiv(torch.add(n, torch.sub(block, 1)), block)",
+            "    padded = torch.reshape(torch.constant_pad_nd(flat, [0, torch.sub(torch.mul(blocks, block), n)], 0.), [blocks, block])",
+            "    absmax = torch.amax(torch.abs(padded), [1])",
+            "    absmax = torch.where(torch.eq(absmax, 0.), torch.ones_like(absmax), absmax)",
+            "    q = torch.bucketize(torch.div(padded, torch.unsqueeze(absmax, 1)), bounds)",
+            "    q = torch.reshape(torch.slice(torch.reshape(torch.to(q, 0), [-1]), 0, 0, n), torch.size(x))",
+            "    torch.copy_(codes, q)",
+            "    torch.copy_(scales, absmax)",
+            "  def dequantize(self: __torch__.OptimizerKernels, q: Tensor, absmax: Tensor, code: Tensor, block: int) -> Tensor:",
+            "    n = torch.numel(q)",
+            "    values = torch.index_select(code, 0, torch.to(torch.reshape(q, [-1]), 4))",
+            "    blocks = torch.size(absmax, 0)",
+            "    padded = torch.reshape(torch.constant_pad_nd(values, [0, torch.sub(torch.mul(blocks, block), n)], 0.), [blocks, block])",
+            "    out = torch.reshape(torch.mul(padded, torch.unsqueeze(absmax, 1)), [-1])",
+            "    return torch.reshape(torch.slice(out, 0, 0, n), torch.size(q))",
+            "");
+
+    /** Loaded on first use, once per JVM; null if it failed. */
+    private static final class Loaded {
+        static final PtSymbolBlock MODULE = loadOrWarn();
+    }
+
+    private OptimizerKernels() {}
+
+    static boolean available() {
+        return Loaded.MODULE != null;
+    }
+
+    /**
+     * One AdamW step over all tensors (see {@link AdamW#update} for the formula); {@code bias2Sqrts} and
+     * {@code stepSizes} have one value per tensor. Every scalar must already be rounded to float32, as the
+     * per-tensor step rounds it.
+     */
+    static void adamw(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs, List<NDArray> expAvgSqs,
+                      double decay, double beta1, double oneMinusBeta1, double beta2, double oneMinusBeta2,
+                      double[] bias2Sqrts, double eps, double[] stepSizes) {
+        run("adamw", list(params), list(grads), list(expAvgs), list(expAvgSqs), IValue.from(decay),
+                IValue.from(beta1), IValue.from(oneMinusBeta1), IValue.from(beta2), IValue.from(oneMinusBeta2),
+                IValue.listFrom(bias2Sqrts), IValue.from(eps), IValue.listFrom(stepSizes)).close();
+    }
+
+    /** Writes x's codes (UINT8, x's shape) and block scales (FLOAT32, one per block) into the given arrays. */
+    static void quantize(NDArray x, NDArray bounds, int block, NDArray codes, NDArray absmax) {
+        run("quantize", IValue.from((PtNDArray) x), IValue.from((PtNDArray) bounds), IValue.from((long) block),
+                IValue.from((PtNDArray) codes), IValue.from((PtNDArray) absmax)).close();
+    }
+
+    static PtNDArray dequantize(NDArray codes, NDArray absmax, NDArray code, int block, PtNDManager manager) {
+        try (IValue out = run("dequantize", IValue.from((PtNDArray) codes), IValue.from((PtNDArray) absmax),
+                IValue.from((PtNDArray) code), IValue.from((long) block))) {
+            return out.toTensor(manager);
+        }
+    }
+
+    private static IValue run(String method, IValue... args) {
+        PtSymbolBlock module = Loaded.MODULE;
+        if (module == null) throw new IllegalStateException("libtorch's TorchScript optimizer kernels could not be loaded");
+        try {
+            return IValueUtils.runMethod(module, method, args);
+        } finally {
+            for (IValue a : args) a.close();
+        }
+    }
+
+    private static IValue list(List<NDArray> arrays) {
+        return IValue.listFrom(arrays.stream().map(a -> (PtNDArray) a).toArray(PtNDArray[]::new));
+    }
+
+    private static PtSymbolBlock loadOrWarn() {
+        try {
+            return TorchScriptModule.load("OptimizerKernels", SOURCE).module();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("fused optimizer kernels unavailable, stepping tensor by tensor: {}", e.getMessage());
+            return null;
+        }
+    }
+}
