@@ -172,6 +172,7 @@ class ResumeTest {
         }
         public Map<String, ai.djl.ndarray.NDArray> stateDict(ai.djl.ndarray.NDManager m) { return Map.of(); }
         public void loadStateDict(Map<String, ai.djl.ndarray.NDArray> dict) {}
+        public long stateBytes() { return 0; }
     }
 
     @Test
