@@ -51,7 +51,7 @@ public final class TrainCommand implements Callable<Integer> {
     private Path configFile;
 
     @Option(names = "--dry_run",
-            description = "check the options, engine and device, print the resolved config as YAML, then exit")
+            description = "check options, engine and device; print the resolved config as YAML and exit")
     private boolean dryRun;
 
     @Mixin(name = OPTIONS_MIXIN)

@@ -185,12 +185,12 @@ public final class TrainConfig {
 
     @JsonProperty("save_state")
     @Option(names = "--save_state", negatable = true,
-            description = "at every save and on Ctrl-C/SIGTERM, write the whole training state to <output>-state/")
+            description = "write the whole training state to <output>-state/ at saves and on Ctrl-C/SIGTERM")
     private boolean saveState;
 
     @JsonProperty("save_state_every_n_steps")
     @Option(names = "--save_state_every_n_steps", paramLabel = "N",
-            description = "also write the training state every N optimizer steps; 0 = only at saves (default: ${DEFAULT-VALUE})")
+            description = "also write the state every N optimizer steps; 0 = only at saves (default: ${DEFAULT-VALUE})")
     private int saveStateEveryNSteps;
 
     @JsonProperty("resume")
@@ -204,7 +204,7 @@ public final class TrainConfig {
 
     @JsonProperty("ema_decay")
     @Option(names = "--ema_decay", paramLabel = "D",
-            description = "keep an EMA of the trained weights with this decay, e.g. 0.999; 0 = off (default: ${DEFAULT-VALUE})")
+            description = "EMA of the trained weights with this decay, e.g. 0.999; 0 = off (default: ${DEFAULT-VALUE})")
     private double emaDecay;
 
     @JsonProperty("ema_warmup")
