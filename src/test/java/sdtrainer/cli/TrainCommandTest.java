@@ -235,7 +235,7 @@ class TrainCommandTest {
         for (String line : optionLines) {
             assertEquals(2, line.trim().split(" {2,}").length, "names and a description: " + line);
         }
-        assertTrue(run.out().contains("--batch_size=N                  images per optimizer step (default: 4)"), run.out());
+        assertTrue(run.out().contains("--batch_size=N                             images per optimizer step (default: 4)"), run.out());
     }
 
     @Test
