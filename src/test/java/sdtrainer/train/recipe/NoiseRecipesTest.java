@@ -63,6 +63,20 @@ class NoiseRecipesTest {
         }
     }
 
+    @Test
+    void inputPerturbationAddsGammaTimesADrawToTheInputNoiseOnly() throws IOException {
+        try (NDManager m = NDManager.newBaseManager(); RecipeFixture f = RecipeFixture.open("noise_recipes")) {
+            NDArray noise = f.get("input.noise", m), extra = f.get("input.latents", m);
+            float[] before = noise.toFloatArray();
+            RecordedDraws draws = new RecordedDraws(List.of(extra), List.of());
+            float[] got = new InputPerturbation(0.1).inputNoise(noise, draws).toFloatArray();
+            assertTrue(draws.exhausted());
+            float[] e = extra.toFloatArray();
+            for (int i = 0; i < got.length; i++) assertEquals(before[i] + 0.1f * e[i], got[i], 0f);
+            assertArrayEquals(before, noise.toFloatArray(), "the target noise is left as it was");
+        }
+    }
+
     static void assertClose(float[] want, float[] got, double tol) {
         assertEquals(want.length, got.length);
         double worst = 0;

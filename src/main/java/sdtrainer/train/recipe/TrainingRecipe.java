@@ -1,0 +1,98 @@
+package sdtrainer.train.recipe;
+
+import ai.djl.ndarray.NDArray;
+import sdtrainer.config.TrainConfig;
+import sdtrainer.config.WarmupSteps;
+import sdtrainer.data.CaptionRecipe;
+import sdtrainer.diffusion.NoiseSchedule;
+import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTokenizer;
+import sdtrainer.model.clip.LongPromptEncoder;
+import sdtrainer.train.LrSchedule;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The recipe pieces a config asks for, each chosen once here: one line per option, so the loop only applies
+ * lists of pieces. Options left at their defaults give the plain sd-trainer step.
+ */
+public final class TrainingRecipe {
+    private final TrainConfig cfg;
+
+    public TrainingRecipe(TrainConfig cfg) {
+        this.cfg = cfg;
+    }
+
+    /** Noise reshapers in kohya's order: offset, then pyramid. */
+    public List<NoiseTransform> noiseTransforms() {
+        List<NoiseTransform> out = new ArrayList<>();
+        cfg.noiseOffset().ifPresent(x -> out.add(new NoiseOffset(x,
+                cfg.adaptiveNoiseScale().isPresent() ? cfg.adaptiveNoiseScale().getAsDouble() : null)));
+        cfg.multiresNoiseIterations().ifPresent(n -> out.add(new PyramidNoise(n, cfg.multiresNoiseDiscount())));
+        return out;
+    }
+
+    /** The noise (also the epsilon target) after every transform. */
+    public NDArray noise(NDArray latents, NDArray gaussian, Draws draws) {
+        NDArray noise = gaussian;
+        for (NoiseTransform t : noiseTransforms()) noise = t.apply(latents, noise, draws);
+        return noise;
+    }
+
+    public Optional<InputPerturbation> inputPerturbation() {
+        return cfg.ipNoiseGamma().isPresent() && cfg.ipNoiseGamma().getAsDouble() > 0
+                ? Optional.of(new InputPerturbation(cfg.ipNoiseGamma().getAsDouble())) : Optional.empty();
+    }
+
+    /** The schedule noise is added and samples are drawn with: the model's, rescaled under --zero_terminal_snr. */
+    public NoiseSchedule trainingSchedule(NoiseSchedule loaded) {
+        return cfg.zeroTerminalSnr() ? loaded.withZeroTerminalSnr() : loaded;
+    }
+
+    /**
+     * The loss; SNR weights come from {@code original} (kohya caches them before the zero-terminal rescale), the
+     * huber "snr" threshold from {@code training}.
+     *
+     * @throws IllegalArgumentException for --scale_v_pred_loss_like_noise_pred without v-prediction (kohya refuses too)
+     */
+    public RecipeLoss loss(NoiseSchedule original, NoiseSchedule training, boolean vPrediction) {
+        if (cfg.scaleVPredLossLikeNoisePred() && !vPrediction) {
+            throw new IllegalArgumentException("--scale_v_pred_loss_like_noise_pred needs v-prediction: give --v_prediction"
+                    + " or train a v_prediction model");
+        }
+        HuberThreshold threshold = cfg.lossType().usesHuberC()
+                ? new HuberThreshold(cfg.huberSchedule(), cfg.huberC(), cfg.huberScale(), training) : null;
+        SnrTable snr = new SnrTable(original);
+        List<LossWeighting> weightings = new ArrayList<>();
+        cfg.minSnrGamma().ifPresent(g -> weightings.add(new MinSnrWeighting(g, vPrediction, snr)));
+        if (cfg.scaleVPredLossLikeNoisePred()) weightings.add(new VPredictionLikeNoiseScale(snr));
+        if (cfg.debiasedEstimationLoss()) weightings.add(new DebiasedEstimation(vPrediction, snr));
+        return new RecipeLoss(new ElementwiseLoss(cfg.lossType(), threshold), weightings);
+    }
+
+    public CaptionRecipe captions() {
+        return new CaptionRecipe(cfg.captionPrefix().orElse(null), cfg.captionSuffix().orElse(null),
+                cfg.captionDropoutRate(), cfg.shuffleCaption(), cfg.keepTokens(), cfg.captionSeparator(),
+                cfg.captionTagDropoutRate());
+    }
+
+    /** @throws IllegalArgumentException when --clip_skip exceeds the text encoder's layers */
+    public LongPromptEncoder promptEncoder(ClipTokenizer tokenizer, ClipTextModel textEncoder) {
+        int maxTokens = cfg.maxTokenLength().orElse(0);
+        return new LongPromptEncoder(tokenizer, textEncoder, maxTokens == tokenizer.maxLength() - 2 ? 0 : maxTokens,
+                cfg.clipSkip().orElse(1));
+    }
+
+    /** --lr_warmup_steps of {@code totalSteps}; absent, the original tool's 5 %. */
+    public int warmupSteps(long totalSteps) {
+        return cfg.lrWarmupSteps().map(w -> w.of(totalSteps)).orElseGet(() -> WarmupSteps.defaultOf(totalSteps));
+    }
+
+    /** @param lrInit the lr polynomial decay starts from (the UNet's) */
+    public LrSchedule lrSchedule(long totalSteps, double lrInit) {
+        return LrSchedule.of(cfg.lrScheduler().toString(), warmupSteps(totalSteps), (int) totalSteps,
+                cfg.lrSchedulerNumCycles(), cfg.lrSchedulerPower(), lrInit);
+    }
+}
