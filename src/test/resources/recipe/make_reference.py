@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 make_reference.py KOHYA_DIR DIFFUSERS_OPTIMIZATION_PY > reference.json
   KOHYA_DIR: a checkout of kohya-ss/sd-scripts (library/train_util.py, library/custom_train_functions.py,
-             train_network.py); the outputs here came from commit 48d368fa.
+             library/strategy_base.py, train_network.py); the outputs here came from commit 48d368fa.
   DIFFUSERS_OPTIMIZATION_PY: src/diffusers/optimization.py of diffusers v0.21.4 (f5942649).
 Debian python3-torch 1.13.1, CPU, torch.set_num_threads(1). kohya's modules import far more than these
 functions need, so the named functions are taken from the source files (ast) and run as they are.
@@ -37,7 +37,7 @@ def functions(path, names, namespace):
 
 
 ns = {"torch": torch, "math": math, "random": random, "Optional": __import__("typing").Optional,
-      "DDPMScheduler": object, "Number": float, "BaseSubset": object, "re": __import__("re")}
+      "DDPMScheduler": object, "Number": float, "BaseSubset": object, "CLIPTokenizer": object, "re": __import__("re")}
 functions(os.path.join(KOHYA, "library/custom_train_functions.py"),
           ["prepare_scheduler_for_custom_training", "fix_noise_scheduler_betas_for_zero_terminal_snr",
            "apply_snr_weight", "scale_v_prediction_loss_like_noise_prediction", "get_snr_scale",
@@ -161,6 +161,29 @@ for caption, opts in [
         setattr(subset, k, v)
     captions.append({"caption": caption, "options": opts, "result": ns["process_caption"](dataset, subset, caption)})
 out["captions"] = captions
+
+# ---- long-prompt chunks when pad != eos (SD 2.x): kohya's TokenizeStrategy._get_input_ids on padded ids of
+# BOS, n content ids, EOS, then pad id 0 (a stand-in tokenizer returns them; the cut is kohya's code)
+functions(os.path.join(KOHYA, "library/strategy_base.py"), ["_get_input_ids"], ns)
+
+
+class PaddedIds:
+    model_max_length, pad_token_id, eos_token_id, bos_token_id = 77, 0, 49407, 49406
+
+    def __call__(self, text, padding, truncation, max_length, return_tensors):
+        n = int(text)
+        ids = [self.bos_token_id] + list(range(1, n + 1))[: max_length - 2] + [self.eos_token_id]
+        ids += [self.pad_token_id] * (max_length - len(ids))
+        return types.SimpleNamespace(input_ids=torch.tensor([ids], dtype=torch.int64))
+
+
+chunk_cases = []
+for max_length in (152, 227):
+    for n in (0, 40, 74, 75, 76, 149, 150, 151, 224, 300):
+        ids = PaddedIds()(str(n), "max_length", True, max_length, "pt").input_ids[0]
+        chunked = ns["_get_input_ids"](None, PaddedIds(), str(n), max_length)
+        chunk_cases.append({"content": n, "max_length": max_length, "padded": ids.tolist(), "chunks": chunked.tolist()})
+out["sd2_chunks"] = {"eos": 49407, "pad": 0, "width": 77, "cases": chunk_cases}
 
 json.dump(out, sys.stdout, indent=1)
 print()

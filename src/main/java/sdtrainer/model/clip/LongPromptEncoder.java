@@ -55,28 +55,35 @@ public final class LongPromptEncoder {
 
     /** Token ids [texts, chunks, model_max_length]. */
     public long[][][] tokenize(List<String> texts) {
-        int width = tokenizer.maxLength(), chunk = width - 2;
-        int chunks = maxTokenLength / chunk;
-        long[][][] out = new long[texts.size()][chunks][];
+        long[][][] out = new long[texts.size()][][];
         for (int b = 0; b < texts.size(); b++) {
-            long[] ids = tokenizer.encodePadded(texts.get(b), maxTokenLength + 2);
-            for (int j = 0; j < chunks; j++) {
-                long[] c = new long[width];
-                c[0] = ids[0];
-                System.arraycopy(ids, 1 + j * chunk, c, 1, chunk);
-                c[width - 1] = ids[ids.length - 1];
-                if (chunks > 1 && tokenizer.padId() != tokenizer.eosId()) closeChunk(c);
-                out[b][j] = c;
-            }
+            out[b] = chunks(tokenizer.encodePadded(texts.get(b), maxTokenLength + 2), tokenizer.maxLength(),
+                    tokenizer.eosId(), tokenizer.padId());
         }
         return out;
     }
 
-    /** SD 2.x (pad != eos): a chunk that stops mid-text ends in EOS; one that starts in padding starts with EOS. */
-    private void closeChunk(long[] c) {
-        int n = c.length;
-        if (c[n - 2] != tokenizer.eosId() && c[n - 2] != tokenizer.padId()) c[n - 1] = tokenizer.eosId();
-        if (c[1] == tokenizer.padId()) c[1] = tokenizer.eosId();
+    /**
+     * kohya's cut of padded ids into chunks of {@code width}: each chunk is the first id, {@code width - 2} ids,
+     * and the last id of the padded sequence. When pad != eos (SD 2.x), a chunk whose text runs on gets EOS as its
+     * last id, and a chunk that starts in the padding starts with EOS.
+     */
+    static long[][] chunks(long[] padded, int width, int eos, int pad) {
+        int inner = width - 2;
+        int n = (padded.length - 2) / inner;
+        long[][] out = new long[n][];
+        for (int j = 0; j < n; j++) {
+            long[] c = new long[width];
+            c[0] = padded[0];
+            System.arraycopy(padded, 1 + j * inner, c, 1, inner);
+            c[width - 1] = padded[padded.length - 1];
+            if (n > 1 && pad != eos) {
+                if (c[width - 2] != eos && c[width - 2] != pad) c[width - 1] = eos;
+                if (c[1] == pad) c[1] = eos;
+            }
+            out[j] = c;
+        }
+        return out;
     }
 
     /** Text states [B, chunks*75 + 2, D] (77 rows for one chunk) owned by {@code m}, on its device. */

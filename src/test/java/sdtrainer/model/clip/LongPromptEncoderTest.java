@@ -81,6 +81,28 @@ class LongPromptEncoderTest {
         }
     }
 
+    /** SD 2.x padding (pad id 0 != eos): kohya's _get_input_ids cut, from src/test/resources/recipe/reference.json. */
+    @Test
+    void sd2ChunksMatchKohya() throws IOException {
+        JsonNode ref;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/recipe/reference.json")) {
+            ref = new ObjectMapper().readTree(in).get("sd2_chunks");
+        }
+        int eos = ref.get("eos").asInt(), pad = ref.get("pad").asInt(), width = ref.get("width").asInt();
+        for (JsonNode c : ref.get("cases")) {
+            long[] padded = new long[c.get("padded").size()];
+            for (int i = 0; i < padded.length; i++) padded[i] = c.get("padded").get(i).asLong();
+            long[][] got = LongPromptEncoder.chunks(padded, width, eos, pad);
+            assertEquals(c.get("chunks").size(), got.length);
+            for (int j = 0; j < got.length; j++) {
+                long[] want = new long[width];
+                for (int i = 0; i < width; i++) want[i] = c.get("chunks").get(j).get(i).asLong();
+                assertArrayEquals(want, got[j], "content " + c.get("content") + ", max_length " + c.get("max_length") + ", chunk " + j);
+            }
+        }
+        assertEquals(20, ref.get("cases").size());
+    }
+
     private static List<String> prompts(String name) throws IOException {
         JsonNode cases = new ObjectMapper().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature())
                 .readTree(Fixtures.require("recipes", "cases.json").toFile()).get("cases");
