@@ -1,14 +1,15 @@
 package sdtrainer.train.recipe;
 
 import ai.djl.ndarray.NDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import sdtrainer.config.TrainConfig;
-import sdtrainer.config.WarmupSteps;
 import sdtrainer.data.CaptionRecipe;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.LongPromptEncoder;
-import sdtrainer.train.LrSchedule;
+import sdtrainer.pipeline.StableDiffusion;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * lists of pieces. Options left at their defaults give the plain sd-trainer step.
  */
 public final class TrainingRecipe {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingRecipe.class);
     private final TrainConfig cfg;
 
     public TrainingRecipe(TrainConfig cfg) {
@@ -58,6 +60,10 @@ public final class TrainingRecipe {
      * @throws IllegalArgumentException for --scale_v_pred_loss_like_noise_pred without v-prediction (kohya refuses too)
      */
     public RecipeLoss loss(NoiseSchedule original, NoiseSchedule training, boolean vPrediction) {
+        if (cfg.zeroTerminalSnr() && !vPrediction) {
+            LOG.warn("--zero_terminal_snr without v-prediction: at the last timestep an epsilon model sees no signal;"
+                    + " train with --v_prediction (kohya warns the same)");
+        }
         if (cfg.scaleVPredLossLikeNoisePred() && !vPrediction) {
             throw new IllegalArgumentException("--scale_v_pred_loss_like_noise_pred needs v-prediction: give --v_prediction"
                     + " or train a v_prediction model");
@@ -85,14 +91,24 @@ public final class TrainingRecipe {
                 cfg.clipSkip().orElse(1));
     }
 
-    /** --lr_warmup_steps of {@code totalSteps}; absent, the original tool's 5 %. */
-    public int warmupSteps(long totalSteps) {
-        return cfg.lrWarmupSteps().map(w -> w.of(totalSteps)).orElseGet(() -> WarmupSteps.defaultOf(totalSteps));
+    /**
+     * Sets the model's schedule (--zero_terminal_snr, for training and sample images) and prompt encoding
+     * (--clip_skip, --max_token_length); returns the model's schedule as its config defines it, whose SNR the
+     * loss weights keep (kohya caches it before rescaling).
+     */
+    public NoiseSchedule applyTo(StableDiffusion sd) {
+        NoiseSchedule original = new NoiseSchedule(sd.schedule().config());
+        sd.useSchedule(trainingSchedule(original));
+        sd.usePromptEncoder(promptEncoder(sd.tokenizer(), sd.textEncoder()));
+        return original;
     }
 
-    /** @param lrInit the lr polynomial decay starts from (the UNet's) */
-    public LrSchedule lrSchedule(long totalSteps, double lrInit) {
-        return LrSchedule.of(cfg.lrScheduler().toString(), warmupSteps(totalSteps), (int) totalSteps,
-                cfg.lrSchedulerNumCycles(), cfg.lrSchedulerPower(), lrInit);
+    /** The problems of captions that cannot keep --keep_tokens tags in front: one line for all of them. */
+    public Optional<String> captionProblem(List<String> captions) {
+        CaptionRecipe recipe = captions();
+        List<String> short_ = captions.stream().filter(c -> recipe.problem(c).isPresent()).toList();
+        if (short_.isEmpty()) return Optional.empty();
+        return Optional.of(short_.size() + " caption(s) have fewer tags than --keep_tokens " + cfg.keepTokens()
+                + ", e.g. '" + short_.get(0) + "': " + recipe.problem(short_.get(0)).orElseThrow());
     }
 }

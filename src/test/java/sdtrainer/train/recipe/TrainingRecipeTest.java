@@ -8,8 +8,6 @@ import sdtrainer.config.ConfigLoader;
 import sdtrainer.config.LossType;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.diffusion.NoiseSchedule;
-import sdtrainer.nn.Noise;
-import sdtrainer.train.LrSchedule;
 
 import java.util.HashMap;
 import java.util.List;
@@ -40,11 +38,9 @@ class TrainingRecipeTest {
         assertEquals(LossType.L2, loss.elementwise().type());
         assertEquals(List.of(), loss.weightings());
         assertTrue(r.captions().isIdentity());
-        assertEquals(50, r.warmupSteps(1000), "the original tool's 5 % warm-up when --lr_warmup_steps is absent");
-        assertEquals(LrSchedule.Kind.CONSTANT, r.lrSchedule(1000, 1e-4).kind());
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray g = m.randomNormal(new Shape(1, 4, 8, 8));
-            assertSame(g, r.noise(g, g, new RandomDraws(new Noise(0))), "no transform, the same noise");
+            assertSame(g, r.noise(g, g, new RecordedDraws(List.of(), List.of())), "no transform, the same noise, no draws");
         }
     }
 
@@ -64,10 +60,9 @@ class TrainingRecipeTest {
         assertSame(training, loss.elementwise().threshold().noise(), "the huber snr threshold sees the rescaled schedule");
         assertThrows(IllegalArgumentException.class, () -> r.loss(SCHEDULE, training, false), "scale_v needs v-prediction");
         assertTrue(r.captions().apply("a, b, c", new Random(0)).startsWith("a, "));
-        assertEquals(100, r.warmupSteps(1000));
-        LrSchedule s = r.lrSchedule(1000, 1e-4);
-        assertEquals(LrSchedule.Kind.POLYNOMIAL, s.kind());
-        assertEquals(2.0, s.power());
-        assertEquals(1e-4, s.lrInit());
+        TrainingRecipe keep3 = recipe("shuffle_caption", true, "keep_tokens", 3);
+        assertTrue(keep3.captionProblem(List.of("a, b, c", "c, d, e, f")).isEmpty());
+        String problem = keep3.captionProblem(List.of("a, b, c", "x, y", "z")).orElseThrow();
+        assertTrue(problem.startsWith("2 caption(s) have fewer tags than --keep_tokens 3, e.g. 'x, y'"), problem);
     }
 }
