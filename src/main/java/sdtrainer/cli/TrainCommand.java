@@ -31,7 +31,7 @@ import sdtrainer.config.TrainConfig;
  * Subcommands join {@code subcommands} below as they are built.
  */
 @Command(name = "sd-trainer", mixinStandardHelpOptions = true, versionProvider = TrainCommand.Version.class,
-        sortOptions = false, usageHelpWidth = 120,
+        sortOptions = false, usageHelpWidth = 150,
         description = {"Fine-tunes a Stable Diffusion model (full or LoRA) in Java on PyTorch.",
             "Options keep the original sd-trainer's spelling; a --config file takes the same keys without dashes."},
         exitCodeListHeading = "%nExit codes:%n",
@@ -62,8 +62,8 @@ public final class TrainCommand implements Callable<Integer> {
         CommandLine commandLine = new CommandLine(new TrainCommand())
                 .setParameterExceptionHandler(TrainCommand::usageError)
                 .setExecutionExceptionHandler(TrainCommand::runError)
-                // Room for --[no-]gradient_checkpointing, so every option's help stays on one line.
-                .setUsageHelpLongOptionsMaxWidth(32);
+                // Room for --[no-]scale_v_pred_loss_like_noise_pred, so every option's help stays on one line.
+                .setUsageHelpLongOptionsMaxWidth(41);
         for (OptionSpec option : commandLine.getCommandSpec().options()) {
             if (option.type().isEnum()) {
                 registerEnum(commandLine, option.type().asSubclass(Enum.class));

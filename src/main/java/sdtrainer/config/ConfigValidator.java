@@ -49,6 +49,7 @@ public final class ConfigValidator {
                 "--mask needs --use_bucket: masks come with the bucketed dataset made by preprocess");
         checkOptimizer(config, problems);
         longRuns(config, problems);
+        checkRecipe(config, problems);
         return problems;
     }
 
@@ -94,6 +95,63 @@ public final class ConfigValidator {
         config.resume().ifPresent(dir -> check(problems, sdtrainer.io.AtomicDirectory.current(dir) != null,
                 "--resume " + dir + ": no such directory; give the <output>-state directory that --save_state wrote"));
     }
+
+    // ---- Training recipe (issue 12) ----
+
+    private static final java.util.Set<Integer> MAX_TOKEN_LENGTHS = java.util.Set.of(75, 150, 225);
+
+    private static void checkRecipe(TrainConfig c, List<String> problems) {
+        c.noiseOffset().ifPresent(x -> check(problems, x >= 0 && Double.isFinite(x),
+                "--noise_offset " + x + " must be a finite number >= 0, e.g. 0.05"));
+        c.adaptiveNoiseScale().ifPresent(x -> {
+            check(problems, Double.isFinite(x), "--adaptive_noise_scale " + x + " must be a finite number, e.g. 0.01");
+            check(problems, c.noiseOffset().isPresent(), "--adaptive_noise_scale needs --noise_offset, which it adjusts");
+        });
+        c.multiresNoiseIterations().ifPresent(n -> check(problems, n >= 1,
+                "--multires_noise_iterations " + n + " must be at least 1, e.g. 6"));
+        check(problems, c.multiresNoiseDiscount() > 0 && c.multiresNoiseDiscount() <= 1,
+                "--multires_noise_discount " + c.multiresNoiseDiscount() + " must lie in (0, 1], e.g. 0.3");
+        c.ipNoiseGamma().ifPresent(x -> check(problems, x >= 0 && Double.isFinite(x),
+                "--ip_noise_gamma " + x + " must be a finite number >= 0, e.g. 0.1"));
+        c.minSnrGamma().ifPresent(g -> check(problems, g > 0 && Double.isFinite(g),
+                "--min_snr_gamma " + g + " must be a finite number > 0, e.g. 5"));
+        check(problems, c.huberC() > 0 && Double.isFinite(c.huberC()),
+                "--huber_c " + c.huberC() + " must be a finite number > 0, e.g. 0.1");
+        check(problems, c.huberSchedule() != HuberSchedule.EXPONENTIAL || c.huberC() < 1 || !c.lossType().usesHuberC(),
+                "--huber_c " + c.huberC() + " must be below 1 for --huber_schedule exponential (it decays from 1 to C)");
+        check(problems, c.huberScale() > 0 && Double.isFinite(c.huberScale()),
+                "--huber_scale " + c.huberScale() + " must be a finite number > 0, e.g. 1");
+        rate(problems, "--caption_dropout_rate", c.captionDropoutRate());
+        rate(problems, "--caption_tag_dropout_rate", c.captionTagDropoutRate());
+        check(problems, c.keepTokens() >= 0, "--keep_tokens " + c.keepTokens() + " is negative; give 0 or more tags");
+        check(problems, !c.captionSeparator().isEmpty(), "--caption_separator is empty; give the text between tags, e.g. ,");
+        c.clipSkip().ifPresent(n -> check(problems, n >= 1, "--clip_skip " + n + " must be at least 1 (1 = the last layer)"));
+        c.maxTokenLength().ifPresent(n -> check(problems, MAX_TOKEN_LENGTHS.contains(n),
+                "--max_token_length " + n + " is not 75, 150 or 225"));
+        if (c.lrWarmupStepsText() != null) {
+            parse(problems, "--lr_warmup_steps", c.lrWarmupStepsText(), WarmupSteps::parse);
+        }
+        if (c.lrScheduler() == LrScheduler.CONSTANT && c.lrWarmupStepsText() != null) {
+            try {
+                WarmupSteps w = WarmupSteps.parse(c.lrWarmupStepsText());
+                check(problems, !w.isFraction() ? w.steps() == 0 : w.fraction() == 0,
+                        "--lr_warmup_steps does nothing with --lr_scheduler constant (as in diffusers and kohya);"
+                                + " use --lr_scheduler constant_with_warmup");
+            } catch (IllegalArgumentException reported) {
+                // reported above
+            }
+        }
+        check(problems, c.lrSchedulerNumCycles() >= 1,
+                "--lr_scheduler_num_cycles " + c.lrSchedulerNumCycles() + " must be at least 1");
+        check(problems, c.lrSchedulerPower() > 0 && Double.isFinite(c.lrSchedulerPower()),
+                "--lr_scheduler_power " + c.lrSchedulerPower() + " must be a finite number > 0, e.g. 1");
+    }
+
+    private static void rate(List<String> problems, String option, double p) {
+        check(problems, p >= 0 && p <= 1, option + " " + p + " must be a probability in [0, 1], e.g. 0.1");
+    }
+
+    // ---- end of the training recipe ----
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
         required(problems, "--model", "the diffusers model directory", config.model()).ifPresent(model -> {

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import picocli.CommandLine.Option;
 
@@ -59,7 +61,7 @@ public final class TrainConfig {
 
     @JsonProperty("lr_scheduler")
     @Option(names = "--lr_scheduler", paramLabel = "NAME",
-            description = "learning-rate schedule: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     private LrScheduler lrScheduler = LrScheduler.CONSTANT;
 
     @JsonProperty("train_encoder")
@@ -220,6 +222,125 @@ public final class TrainConfig {
     @Option(names = "--max_grad_norm", paramLabel = "X",
             description = "clip the global L2 norm of the gradients to X; 0 = off (default: ${DEFAULT-VALUE})")
     private double maxGradNorm;
+
+    // ---- Training recipe (issue 12): kohya sd-scripts' option names and defaults ----
+
+    @JsonProperty("noise_offset")
+    @Option(names = "--noise_offset", paramLabel = "X", description = "add X times a per-channel gaussian to the noise (kohya; e.g. 0.05)")
+    private Double noiseOffset;
+
+    @JsonProperty("adaptive_noise_scale")
+    @Option(names = "--adaptive_noise_scale", paramLabel = "S",
+            description = "noise offset grows by S * |latent channel mean| (needs --noise_offset)")
+    private Double adaptiveNoiseScale;
+
+    @JsonProperty("multires_noise_iterations")
+    @Option(names = "--multires_noise_iterations", paramLabel = "N", description = "pyramid (multi-resolution) noise levels, e.g. 6")
+    private Integer multiresNoiseIterations;
+
+    @JsonProperty("multires_noise_discount")
+    @Option(names = "--multires_noise_discount", paramLabel = "D",
+            description = "weight D^i of pyramid level i (default: ${DEFAULT-VALUE})")
+    private double multiresNoiseDiscount = 0.3;
+
+    @JsonProperty("ip_noise_gamma")
+    @Option(names = "--ip_noise_gamma", paramLabel = "X",
+            description = "input perturbation: X times extra noise in the noisy input, not the target (e.g. 0.1)")
+    private Double ipNoiseGamma;
+
+    @JsonProperty("zero_terminal_snr")
+    @Option(names = "--zero_terminal_snr", negatable = true,
+            description = "rescale the noise schedule to zero terminal SNR, training and sampling (use v-prediction)")
+    private boolean zeroTerminalSnr;
+
+    @JsonProperty("min_snr_gamma")
+    @Option(names = "--min_snr_gamma", paramLabel = "G", description = "min-SNR loss weighting, e.g. 5")
+    private Double minSnrGamma;
+
+    @JsonProperty("debiased_estimation_loss")
+    @Option(names = "--debiased_estimation_loss", negatable = true, description = "weight the loss by 1/sqrt(SNR) (v: 1/(SNR+1))")
+    private boolean debiasedEstimationLoss;
+
+    @JsonProperty("scale_v_pred_loss_like_noise_pred")
+    @Option(names = "--scale_v_pred_loss_like_noise_pred", negatable = true,
+            description = "v-prediction loss times SNR/(SNR+1), weighted like an epsilon loss (needs v-prediction)")
+    private boolean scaleVPredLossLikeNoisePred;
+
+    @JsonProperty("loss_type")
+    @Option(names = "--loss_type", paramLabel = "TYPE", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    private LossType lossType = LossType.L2;
+
+    @JsonProperty("huber_c")
+    @Option(names = "--huber_c", paramLabel = "C", description = "huber / smooth_l1 threshold (default: ${DEFAULT-VALUE})")
+    private double huberC = 0.1;
+
+    @JsonProperty("huber_schedule")
+    @Option(names = "--huber_schedule", paramLabel = "NAME",
+            description = "threshold over timesteps: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    private HuberSchedule huberSchedule = HuberSchedule.SNR;
+
+    @JsonProperty("huber_scale")
+    @Option(names = "--huber_scale", paramLabel = "S",
+            description = "scale of the constant and exponential thresholds (default: ${DEFAULT-VALUE})")
+    private double huberScale = 1.0;
+
+    @JsonProperty("shuffle_caption")
+    @Option(names = "--shuffle_caption", negatable = true, description = "shuffle the caption's tags each step")
+    private boolean shuffleCaption;
+
+    @JsonProperty("keep_tokens")
+    @Option(names = "--keep_tokens", paramLabel = "N",
+            description = "the first N tags stay in front when shuffling or dropping tags (default: ${DEFAULT-VALUE})")
+    private int keepTokens;
+
+    @JsonProperty("caption_separator")
+    @Option(names = "--caption_separator", paramLabel = "TEXT", description = "separator of caption tags (default: ${DEFAULT-VALUE})")
+    private String captionSeparator = ",";
+
+    @JsonProperty("caption_dropout_rate")
+    @Option(names = "--caption_dropout_rate", paramLabel = "P",
+            description = "chance of training a sample on the empty caption (default: ${DEFAULT-VALUE})")
+    private double captionDropoutRate;
+
+    @JsonProperty("caption_tag_dropout_rate")
+    @Option(names = "--caption_tag_dropout_rate", paramLabel = "P",
+            description = "chance of dropping each tag beyond --keep_tokens (default: ${DEFAULT-VALUE})")
+    private double captionTagDropoutRate;
+
+    @JsonProperty("caption_prefix")
+    @Option(names = "--caption_prefix", paramLabel = "TEXT", description = "text put before every caption")
+    private String captionPrefix;
+
+    @JsonProperty("caption_suffix")
+    @Option(names = "--caption_suffix", paramLabel = "TEXT", description = "text put after every caption")
+    private String captionSuffix;
+
+    @JsonProperty("clip_skip")
+    @Option(names = "--clip_skip", paramLabel = "N",
+            description = "text states from the N-th last text-encoder layer, then the final norm (SD1.x anime: 2)")
+    private Integer clipSkip;
+
+    @JsonProperty("max_token_length")
+    @Option(names = "--max_token_length", paramLabel = "N",
+            description = "caption and prompt tokens: 75, 150 or 225 (chunks of 75; default: 75)")
+    private Integer maxTokenLength;
+
+    @JsonProperty("lr_warmup_steps")
+    @JsonDeserialize(using = CommaListDeserializer.class)
+    @Option(names = "--lr_warmup_steps", paramLabel = "N|F|P%",
+            description = "warm-up steps, or a fraction < 1 / percentage of all steps (default: 5%% of all steps)")
+    private String lrWarmupSteps;
+
+    @JsonProperty("lr_scheduler_num_cycles")
+    @Option(names = "--lr_scheduler_num_cycles", paramLabel = "N",
+            description = "restarts of cosine_with_restarts (default: ${DEFAULT-VALUE})")
+    private int lrSchedulerNumCycles = 1;
+
+    @JsonProperty("lr_scheduler_power")
+    @Option(names = "--lr_scheduler_power", paramLabel = "P", description = "exponent of polynomial decay (default: ${DEFAULT-VALUE})")
+    private double lrSchedulerPower = 1.0;
+
+    // ---- end of the training recipe ----
 
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
@@ -404,6 +525,122 @@ public final class TrainConfig {
     public double maxGradNorm() {
         return maxGradNorm;
     }
+
+
+    // ---- Training recipe (issue 12) ----
+
+    public OptionalDouble noiseOffset() {
+        return optional(noiseOffset);
+    }
+
+    public OptionalDouble adaptiveNoiseScale() {
+        return optional(adaptiveNoiseScale);
+    }
+
+    public OptionalInt multiresNoiseIterations() {
+        return multiresNoiseIterations == null ? OptionalInt.empty() : OptionalInt.of(multiresNoiseIterations);
+    }
+
+    public double multiresNoiseDiscount() {
+        return multiresNoiseDiscount;
+    }
+
+    public OptionalDouble ipNoiseGamma() {
+        return optional(ipNoiseGamma);
+    }
+
+    public boolean zeroTerminalSnr() {
+        return zeroTerminalSnr;
+    }
+
+    public OptionalDouble minSnrGamma() {
+        return optional(minSnrGamma);
+    }
+
+    public boolean debiasedEstimationLoss() {
+        return debiasedEstimationLoss;
+    }
+
+    public boolean scaleVPredLossLikeNoisePred() {
+        return scaleVPredLossLikeNoisePred;
+    }
+
+    public LossType lossType() {
+        return lossType;
+    }
+
+    public double huberC() {
+        return huberC;
+    }
+
+    public HuberSchedule huberSchedule() {
+        return huberSchedule;
+    }
+
+    public double huberScale() {
+        return huberScale;
+    }
+
+    public boolean shuffleCaption() {
+        return shuffleCaption;
+    }
+
+    public int keepTokens() {
+        return keepTokens;
+    }
+
+    public String captionSeparator() {
+        return captionSeparator;
+    }
+
+    public double captionDropoutRate() {
+        return captionDropoutRate;
+    }
+
+    public double captionTagDropoutRate() {
+        return captionTagDropoutRate;
+    }
+
+    public Optional<String> captionPrefix() {
+        return Optional.ofNullable(captionPrefix);
+    }
+
+    public Optional<String> captionSuffix() {
+        return Optional.ofNullable(captionSuffix);
+    }
+
+    /** Text-encoder layer from the end (1 = the last); absent means 1. */
+    public OptionalInt clipSkip() {
+        return clipSkip == null ? OptionalInt.empty() : OptionalInt.of(clipSkip);
+    }
+
+    /** 75, 150 or 225 content tokens; absent means the tokenizer's own 75 (77 with BOS/EOS). */
+    public OptionalInt maxTokenLength() {
+        return maxTokenLength == null ? OptionalInt.empty() : OptionalInt.of(maxTokenLength);
+    }
+
+    /** @throws IllegalArgumentException when {@code lr_warmup_steps} is malformed (validation reports it first) */
+    public Optional<WarmupSteps> lrWarmupSteps() {
+        return lrWarmupSteps == null ? Optional.empty() : Optional.of(WarmupSteps.parse(lrWarmupSteps));
+    }
+
+    public int lrSchedulerNumCycles() {
+        return lrSchedulerNumCycles;
+    }
+
+    public double lrSchedulerPower() {
+        return lrSchedulerPower;
+    }
+
+    String lrWarmupStepsText() {
+        return lrWarmupSteps;
+    }
+
+    private static OptionalDouble optional(Double value) {
+        return value == null ? OptionalDouble.empty() : OptionalDouble.of(value);
+    }
+
+    // ---- end of the training recipe ----
 
     // The option texts as given, for validation messages that quote what the user typed.
 

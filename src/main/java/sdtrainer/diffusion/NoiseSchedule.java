@@ -16,15 +16,25 @@ import java.util.List;
 public final class NoiseSchedule {
 
     private final SchedulerConfig config;
+    private final boolean zeroTerminalSnr;
     private final float[] betas;
     private final float[] alphasCumprod;
     private final float[] sqrtAlphasCumprod;
     private final float[] sqrtOneMinusAlphasCumprod;
 
     public NoiseSchedule(SchedulerConfig config) {
+        this(config, false);
+    }
+
+    /**
+     * @param zeroTerminalSnr rescale the betas to zero terminal SNR (Lin et al. 2023) even when the config does
+     *                        not ask for it (--zero_terminal_snr; kohya rescales its scheduler the same way)
+     */
+    public NoiseSchedule(SchedulerConfig config, boolean zeroTerminalSnr) {
         this.config = config;
+        this.zeroTerminalSnr = zeroTerminalSnr || config.rescaleBetasZeroSnr();
         float[] b = baseBetas(config);
-        if (config.rescaleBetasZeroSnr()) b = rescaleZeroTerminalSnr(b);
+        if (this.zeroTerminalSnr) b = rescaleZeroTerminalSnr(b);
         this.betas = b;
         this.alphasCumprod = cumprodOfAlphas(b);
         this.sqrtAlphasCumprod = new float[b.length];
@@ -36,6 +46,9 @@ public final class NoiseSchedule {
     }
 
     public SchedulerConfig config() { return config; }
+    /** This schedule rescaled to zero terminal SNR (itself when it already is). */
+    public NoiseSchedule withZeroTerminalSnr() { return zeroTerminalSnr ? this : new NoiseSchedule(config, true); }
+    public boolean zeroTerminalSnr() { return zeroTerminalSnr; }
     public int numTrainTimesteps() { return config.numTrainTimesteps(); }
     public String predictionType() { return config.predictionType(); }
     public float[] betas() { return betas.clone(); }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.LongPromptEncoder;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
@@ -39,7 +40,8 @@ public final class StableDiffusion implements AutoCloseable {
     private final ClipTextModel textEncoder;
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
-    private final NoiseSchedule schedule;
+    private NoiseSchedule schedule;
+    private LongPromptEncoder promptEncoder;
 
     private StableDiffusion(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTextModel textEncoder,
                             UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule) {
@@ -50,6 +52,7 @@ public final class StableDiffusion implements AutoCloseable {
         this.unet = unet;
         this.vae = vae;
         this.schedule = schedule;
+        this.promptEncoder = LongPromptEncoder.standard(tokenizer, textEncoder);
     }
 
     public static StableDiffusion load(Path dir, Device device) throws IOException {
@@ -89,6 +92,11 @@ public final class StableDiffusion implements AutoCloseable {
     /** The training noise schedule (and, through it, the prediction type) from scheduler_config.json. */
     public NoiseSchedule schedule() { return schedule; }
 
+    /** Training noise and sampling use {@code schedule} from now on (--zero_terminal_snr's rescaled one). */
+    public void useSchedule(NoiseSchedule schedule) {
+        this.schedule = schedule;
+    }
+
     /** Token ids [B, max_length] for captions, padded and truncated as the tokenizer files say. */
     public NDArray tokenize(List<String> texts, NDManager m) {
         return tokenize(tokenizer, texts, m, manager.getDevice());
@@ -101,9 +109,17 @@ public final class StableDiffusion implements AutoCloseable {
         return m.create(flat, new Shape(ids.length, ids[0].length)).toDevice(device, false);
     }
 
-    /** The UNet's conditioning for captions: the text encoder's last hidden state. */
+    /**
+     * The UNet's conditioning for captions and sample prompts: the text encoder's last hidden state of 77 tokens,
+     * or what {@link #usePromptEncoder} set (--clip_skip, --max_token_length).
+     */
     public NDArray encodePrompts(List<String> texts, NDManager m) {
-        return textEncoder.forward(tokenize(texts, m)).lastHiddenState();
+        return promptEncoder.encode(texts, m);
+    }
+
+    /** How captions and sample prompts become text states from now on (training and sampling alike). */
+    public void usePromptEncoder(LongPromptEncoder encoder) {
+        this.promptEncoder = encoder;
     }
 
     /**

@@ -66,7 +66,7 @@ public final class TrainStep {
         NDArray latents = latents(micro.samples(), draws, m);
         NDArray mask = masks(micro.samples(), m);
         timer.mark("data", latents);
-        List<String> captions = micro.samples().stream().map(Sample::caption).toList();
+        List<String> captions = p.conditioning().captions(micro.samples(), draws);
         // the micro-batch's activations are freed as soon as its backward is done
         return Scopes.compute(() -> {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

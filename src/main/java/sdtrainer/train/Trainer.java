@@ -12,8 +12,10 @@ import sdtrainer.log.MemoryStats;
 import sdtrainer.log.MetricsLog;
 import sdtrainer.log.Wandb;
 import sdtrainer.network.Network;
+import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.optim.Optimizers;
+import sdtrainer.train.recipe.TrainingRecipe;
 import sdtrainer.train.optim.Optimizer;
 import sdtrainer.train.optim.ParamGroup;
 
@@ -26,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -81,11 +84,11 @@ public final class Trainer {
         Ema ema = cfg.emaDecay() > 0 ? new Ema(trainables.tensors(), cfg.emaDecay(), cfg.emaWarmup(), emaDevice()) : null;
         if (resumed != null) resumed.restore(trainables.tensors(), optimizer, ema, sd.manager());
         precision(trainables);
-        Objective objective = Objective.of(cfg, sd.schedule());
+        Objective objective = recipe(cfg, sd);
         LOG.info("target: {}", objective.describe());
         TrainStep step = new TrainStep(parts(cfg, sd, trainables, objective, optimizer, ema, new RunRandom(state.seed())),
                 state.step());
-        LrSchedule schedule = plan.schedule(cfg.lrScheduler().toString());
+        LrSchedule schedule = plan.schedule(cfg);
         Map<String, Double> baseLr = new LinkedHashMap<>();
         optimizer.groups().forEach(g -> baseLr.put(g.name(), g.lr()));
         LOG.info(plan.describe(data.size()));
@@ -167,10 +170,18 @@ public final class Trainer {
 
     private static TrainStep.Parts parts(TrainConfig cfg, StableDiffusion sd, Trainables trainables, Objective objective,
                                          Optimizer optimizer, Ema ema, RunRandom random) {
-        Noising noising = new Noising(sd.schedule(), TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps()));
-        return new TrainStep.Parts(sd, trainables, new Conditioning(sd, trainables.textEncoderLearns()), noising,
+        TrainingRecipe recipe = new TrainingRecipe(cfg);
+        Noising noising = new Noising(sd.schedule(), TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps()),
+                recipe.noiseTransforms(), recipe.inputPerturbation().orElse(null));
+        return new TrainStep.Parts(sd, trainables, new Conditioning(sd, trainables.textEncoderLearns(), recipe.captions()), noising,
                 objective, optimizer, new GradClip(cfg.maxGradNorm()), ema, random, cfg.minibatchRepeat(),
                 cfg.gradientCheckpointing());
+    }
+
+    /** The model set up for the recipe (schedule, prompt encoding) and the objective it trains on. */
+    private static Objective recipe(TrainConfig cfg, StableDiffusion sd) {
+        NoiseSchedule original = new TrainingRecipe(cfg).applyTo(sd);
+        return Objective.of(cfg, original, sd.schedule());
     }
 
     private StepLog.Row row(TrainingState state, StepBatch batch, TrainStep.Result r, Optimizer optimizer,
@@ -190,6 +201,8 @@ public final class Trainer {
 
     /** Checks the data before step 1: stops with the full list, or drops the bad samples with a warning. */
     public void checkData() throws IOException {
+        Optional<String> captions = new TrainingRecipe(cfg).captionProblem(data.captions());
+        if (captions.isPresent()) throw new IOException(cfg.dataset().orElseThrow() + ": " + captions.get());
         List<String> problems = data.problems();
         if (problems.isEmpty()) return;
         if (cfg.onBadSample() == OnBadSample.FAIL) {
@@ -254,7 +267,7 @@ public final class Trainer {
                                                 int warmup, int steps) {
         Trainables trainables = Trainables.of(cfg, sd, network);
         Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), trainables.groups());
-        TrainStep step = new TrainStep(parts(cfg, sd, trainables, Objective.of(cfg, sd.schedule()), optimizer, null,
+        TrainStep step = new TrainStep(parts(cfg, sd, trainables, recipe(cfg, sd), optimizer, null,
                 new RunRandom(cfg.seed().orElse(0))), 0);
         StepTimer timer = new StepTimer();
         for (int i = 0; i < warmup + steps; i++) {

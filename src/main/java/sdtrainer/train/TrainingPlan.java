@@ -1,6 +1,7 @@
 package sdtrainer.train;
 
 import sdtrainer.config.TrainConfig;
+import sdtrainer.config.WarmupSteps;
 import sdtrainer.data.TrainingData;
 
 import java.util.Locale;
@@ -22,7 +23,7 @@ public record TrainingPlan(int microBatch, int accumulation, int repeat, int ste
         int stepsPerPass = data.epoch(new Random(0), micro * accumulation).size();
         int passes = Math.max(1, cfg.epochs() / repeat);
         long total = (long) passes * stepsPerPass;
-        int warmup = (int) Math.round(0.05 * total);
+        int warmup = cfg.lrWarmupSteps().map(w -> w.of(total)).orElseGet(() -> WarmupSteps.defaultOf(total));
         return new TrainingPlan(micro, accumulation, repeat, stepsPerPass, passes, warmup, cfg.saveNEpochs());
     }
 
@@ -51,8 +52,10 @@ public record TrainingPlan(int microBatch, int accumulation, int repeat, int ste
         return false;
     }
 
-    public LrSchedule schedule(String kind) {
-        return LrSchedule.of(kind, warmupSteps, (int) totalSteps());
+    /** The config's lr schedule over this plan's steps; polynomial decays from the UNet's lr, as kohya's learning_rate. */
+    public LrSchedule schedule(TrainConfig cfg) {
+        return LrSchedule.of(cfg.lrScheduler().toString(), warmupSteps, (int) totalSteps(), cfg.lrSchedulerNumCycles(),
+                cfg.lrSchedulerPower(), cfg.learningRates().unetLr());
     }
 
     public String describe(int samples) {

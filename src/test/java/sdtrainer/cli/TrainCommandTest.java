@@ -249,7 +249,7 @@ class TrainCommandTest {
         for (String line : optionLines) {
             assertEquals(2, line.trim().split(" {2,}").length, "names and a description: " + line);
         }
-        assertTrue(run.out().contains("--batch_size=N                    images per optimizer step (default: 4)"), run.out());
+        assertTrue(run.out().contains("--batch_size=N                             images per optimizer step (default: 4)"), run.out());
     }
 
     @Test
@@ -257,5 +257,60 @@ class TrainCommandTest {
         CommandRun run = CommandRun.of("--version");
         assertEquals(0, run.exitCode());
         assertTrue(run.out().startsWith("sd-trainer "), run.out());
+    }
+
+    // ---- Training recipe (issue 12) ----
+
+    private static final String KOHYA_RECIPE_YAML = String.join("\n",
+            "noise_offset: 0.05", "multires_noise_iterations: 6", "multires_noise_discount: 0.4", "ip_noise_gamma: 0.1",
+            "zero_terminal_snr: true", "min_snr_gamma: 5", "debiased_estimation_loss: true", "loss_type: huber",
+            "huber_schedule: exponential", "huber_c: 0.2", "shuffle_caption: true", "keep_tokens: 1",
+            "caption_separator: ';'", "caption_dropout_rate: 0.05", "caption_tag_dropout_rate: 0.1",
+            "caption_prefix: sks", "clip_skip: 2", "max_token_length: 225", "lr_scheduler: cosine_with_restarts",
+            "lr_warmup_steps: 100", "lr_scheduler_num_cycles: 3", "lr_scheduler_power: 2", "");
+
+    @Test
+    void aKohyaRecipeParsesFromTheCommandLineAndFromAConfigFile() throws Exception {
+        TrainConfig cli = parse("--noise_offset", "0.05", "--multires_noise_iterations", "6", "--multires_noise_discount",
+                "0.4", "--ip_noise_gamma", "0.1", "--zero_terminal_snr", "--min_snr_gamma", "5",
+                "--debiased_estimation_loss", "--loss_type", "huber", "--huber_schedule", "exponential", "--huber_c", "0.2",
+                "--shuffle_caption", "--keep_tokens", "1", "--caption_separator", ";", "--caption_dropout_rate", "0.05",
+                "--caption_tag_dropout_rate", "0.1", "--caption_prefix", "sks", "--clip_skip", "2",
+                "--max_token_length", "225", "--lr_scheduler", "cosine_with_restarts", "--lr_warmup_steps", "100",
+                "--lr_scheduler_num_cycles", "3", "--lr_scheduler_power", "2");
+        TrainConfig file = parse("--config", config("recipe.yaml", KOHYA_RECIPE_YAML).toString());
+        for (TrainConfig c : List.of(cli, file)) {
+            assertEquals(0.05, c.noiseOffset().getAsDouble());
+            assertEquals(6, c.multiresNoiseIterations().getAsInt());
+            assertEquals(0.4, c.multiresNoiseDiscount());
+            assertEquals(0.1, c.ipNoiseGamma().getAsDouble());
+            assertTrue(c.zeroTerminalSnr());
+            assertEquals(5.0, c.minSnrGamma().getAsDouble());
+            assertTrue(c.debiasedEstimationLoss());
+            assertEquals(sdtrainer.config.LossType.HUBER, c.lossType());
+            assertEquals(sdtrainer.config.HuberSchedule.EXPONENTIAL, c.huberSchedule());
+            assertEquals(0.2, c.huberC());
+            assertTrue(c.shuffleCaption());
+            assertEquals(1, c.keepTokens());
+            assertEquals(";", c.captionSeparator());
+            assertEquals(0.05, c.captionDropoutRate());
+            assertEquals(0.1, c.captionTagDropoutRate());
+            assertEquals("sks", c.captionPrefix().orElseThrow());
+            assertEquals(2, c.clipSkip().getAsInt());
+            assertEquals(225, c.maxTokenLength().getAsInt());
+            assertEquals(LrScheduler.COSINE_WITH_RESTARTS, c.lrScheduler());
+            assertEquals(100, c.lrWarmupSteps().orElseThrow().of(1000));
+            assertEquals(3, c.lrSchedulerNumCycles());
+            assertEquals(2.0, c.lrSchedulerPower());
+        }
+    }
+
+    @Test
+    void badRecipeValuesExitWithUsageErrors() {
+        CommandRun run = CommandRun.of("--model", model, "--dataset", dataset, "--output", dir.resolve("o").toString(),
+                "--image_log", dir.resolve("i").toString(), "--max_token_length", "100", "--caption_dropout_rate", "-0.5");
+        assertEquals(2, run.exitCode());
+        assertEquals(List.of("sd-trainer: --caption_dropout_rate -0.5 must be a probability in [0, 1], e.g. 0.1",
+                "sd-trainer: --max_token_length 100 is not 75, 150 or 225"), run.err().lines().toList());
     }
 }

@@ -121,7 +121,8 @@ class ConfigLoaderTest {
     void unknownEnumValueListsTheChoices() throws IOException {
         Path file = write("sched.yaml", "lr_scheduler: warmup\n");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file));
-        assertTrue(e.getMessage().endsWith("lr_scheduler: 'warmup' is not one of constant, linear, cosine"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("lr_scheduler: 'warmup' is not one of constant, linear, cosine,"
+                + " constant_with_warmup, cosine_with_restarts, polynomial"), e.getMessage());
     }
 
     @Test

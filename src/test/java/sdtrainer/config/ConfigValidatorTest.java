@@ -198,4 +198,75 @@ class ConfigValidatorTest {
         assertTrue(p.contains("prodigy needs one learning rate"), p);
         assertEquals(List.of(), problemsWith("optimizer", OptimizerType.PRODIGY, "train_encoder", true, "lr", "0,1"));
     }
+
+    // ---- Training recipe (issue 12) ----
+
+    @Test
+    void aWholeKohyaRecipeIsValid() {
+        assertEquals(List.of(), problemsWith("noise_offset", 0.05, "adaptive_noise_scale", 0.01,
+                "multires_noise_iterations", 6, "multires_noise_discount", 0.4, "ip_noise_gamma", 0.1,
+                "zero_terminal_snr", true, "v_prediction", true, "min_snr_gamma", 5.0, "debiased_estimation_loss", true,
+                "scale_v_pred_loss_like_noise_pred", true, "loss_type", "smooth_l1", "huber_c", 0.2,
+                "huber_schedule", "exponential", "huber_scale", 2.0, "shuffle_caption", true, "keep_tokens", 1,
+                "caption_separator", ";", "caption_dropout_rate", 0.05, "caption_tag_dropout_rate", 0.1,
+                "caption_prefix", "sks", "caption_suffix", "style", "clip_skip", 2, "max_token_length", 225,
+                "lr_scheduler", "cosine_with_restarts", "lr_warmup_steps", "0.1", "lr_scheduler_num_cycles", 3,
+                "lr_scheduler_power", 2.0));
+        assertEquals(List.of(), problemsWith("lr_scheduler", "polynomial", "lr_warmup_steps", "5%"));
+        assertEquals(List.of(), problemsWith("lr_scheduler", "constant", "lr_warmup_steps", "0"));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "noise_offset | -0.1 | --noise_offset",
+        "multires_noise_iterations | 0 | --multires_noise_iterations",
+        "multires_noise_discount | 0 | --multires_noise_discount",
+        "ip_noise_gamma | -1 | --ip_noise_gamma",
+        "min_snr_gamma | 0 | --min_snr_gamma",
+        "huber_c | 0 | --huber_c",
+        "huber_scale | -1 | --huber_scale",
+        "caption_dropout_rate | -0.1 | --caption_dropout_rate",
+        "caption_tag_dropout_rate | 1.5 | --caption_tag_dropout_rate",
+        "keep_tokens | -1 | --keep_tokens",
+        "clip_skip | 0 | --clip_skip",
+        "max_token_length | 100 | --max_token_length",
+        "lr_scheduler_num_cycles | 0 | --lr_scheduler_num_cycles",
+        "lr_scheduler_power | 0 | --lr_scheduler_power"})
+    void recipeNumbersOutOfRange(String key, String value, String option) {
+        boolean integer = key.equals("multires_noise_iterations") || key.equals("keep_tokens") || key.equals("clip_skip")
+                || key.equals("max_token_length") || key.equals("lr_scheduler_num_cycles");
+        onlyProblem(option, key, integer ? (Object) Integer.valueOf(value) : (Object) Double.valueOf(value));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "lr_warmup_steps | -5 | --lr_warmup_steps",
+        "lr_warmup_steps | 1.5 | --lr_warmup_steps",
+        "lr_warmup_steps | 120% | --lr_warmup_steps",
+        "lr_warmup_steps | soon | --lr_warmup_steps"})
+    void malformedWarmup(String key, String value, String option) {
+        String problem = onlyProblem(option, key, value, "lr_scheduler", "cosine");
+        assertTrue(problem.contains("'" + value + "'"), "quotes what was given: " + problem);
+    }
+
+    @Test
+    void adaptiveNoiseScaleNeedsANoiseOffset() {
+        assertTrue(onlyProblem("--adaptive_noise_scale", "adaptive_noise_scale", 0.01).contains("needs --noise_offset"));
+    }
+
+    @Test
+    void warmupWithTheConstantScheduleIsRefusedAsKohyaDoes() {
+        assertTrue(onlyProblem("--lr_warmup_steps", "lr_warmup_steps", "100").contains("constant_with_warmup"));
+    }
+
+    @Test
+    void anEmptyCaptionSeparatorIsRefused() {
+        assertTrue(onlyProblem("--caption_separator", "caption_separator", "").contains("empty"));
+    }
+
+    @Test
+    void exponentialHuberScheduleNeedsACBelowOne() {
+        assertTrue(onlyProblem("--huber_c", "loss_type", "huber", "huber_schedule", "exponential", "huber_c", 1.5)
+                .contains("below 1"));
+    }
 }

@@ -157,4 +157,23 @@ class NoiseScheduleTest {
         }
         assertThrows(IllegalArgumentException.class, () -> s.alphaCumprod(1000));
     }
+
+    @Test
+    void zeroTerminalSnrOptionMatchesKohyasRescale() throws IOException {
+        Path file = Fixtures.require("recipes", "zero_terminal_snr.safetensors");
+        // kohya's DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+        NoiseSchedule plain = new NoiseSchedule(new SchedulerConfig(1000, 0.00085, 0.012, "scaled_linear", null,
+                "epsilon", "leading", 0, false, false, 1.0, false, false));
+        NoiseSchedule rescaled = plain.withZeroTerminalSnr();
+        try (NDManager m = NDManager.newBaseManager(); SafeTensors st = SafeTensors.open(file)) {
+            assertArrayEquals(st.load("output.original.alphas_cumprod", m).toFloatArray(), plain.alphasCumprod());
+            assertArrayEquals(st.load("output.kohya.betas", m).toFloatArray(), rescaled.betas());
+            assertArrayEquals(st.load("output.kohya.alphas_cumprod", m).toFloatArray(), rescaled.alphasCumprod());
+        }
+        assertEquals(0f, rescaled.alphaCumprod(999));
+        assertFalse(plain.zeroTerminalSnr());
+        assertTrue(rescaled.zeroTerminalSnr());
+        assertSame(rescaled, rescaled.withZeroTerminalSnr());
+        assertEquals(plain.config(), rescaled.config(), "the config is unchanged, as kohya leaves it");
+    }
 }

@@ -60,8 +60,38 @@ class LrScheduleTest {
 
     @Test
     void unknownNamesAndNegativeStepsAreRejected() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LrSchedule.of("polynomial", 0, 10));
-        assertTrue(e.getMessage().contains("polynomial"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LrSchedule.of("inverse_sqrt", 0, 10));
+        assertTrue(e.getMessage().contains("inverse_sqrt"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.of("linear", -1, 10));
+    }
+
+    /**
+     * Every step of diffusers v0.21.4's get_scheduler curves (LambdaLR, lr 1e-3) recorded by
+     * src/test/resources/recipe/make_reference.py, past the end of training too.
+     */
+    @Test
+    void curvesMatchDiffusersGetScheduler() throws java.io.IOException {
+        com.fasterxml.jackson.databind.JsonNode ref;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/recipe/reference.json")) {
+            ref = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+        }
+        java.util.Set<String> kinds = new java.util.TreeSet<>();
+        for (com.fasterxml.jackson.databind.JsonNode c : ref.get("lr_curves")) {
+            double lr = c.get("lr").asDouble();
+            LrSchedule s = LrSchedule.of(c.get("name").asText(), c.get("warmup").asInt(), c.get("total").asInt(),
+                    c.path("num_cycles").asInt(1), c.path("power").asDouble(1.0), lr);
+            com.fasterxml.jackson.databind.JsonNode lrs = c.get("lrs");
+            for (int step = 0; step < lrs.size(); step++) {
+                assertEquals(lrs.get(step).asDouble(), lr * s.factor(step), 1e-18, c + " step " + step);
+            }
+            kinds.add(c.get("name").asText());
+        }
+        assertEquals(6, kinds.size(), "every kind is covered: " + kinds);
+    }
+
+    @Test
+    void polynomialNeedsAnLrAboveItsEnd() {
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.of("polynomial", 0, 10, 1, 1.0, 1e-7));
+        assertThrows(IllegalArgumentException.class, () -> LrSchedule.of("cosine_with_restarts", 0, 10, 0, 1.0, 1e-4));
     }
 }

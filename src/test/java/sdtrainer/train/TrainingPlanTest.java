@@ -47,6 +47,29 @@ class TrainingPlanTest {
     }
 
     @Test
+    void warmupIsFivePercentUnlessLrWarmupStepsSaysOtherwise() {
+        java.nio.file.Path ds = java.nio.file.Path.of("ds"), out = java.nio.file.Path.of("out");
+        // 40 samples at batch 1, 5 epochs: 200 steps
+        Map<String, Object> base = Map.of("batch_size", 1, "epochs", 5);
+        assertEquals(10, TrainingPlan.of(TrainerTest.config(ds, out, base), keys(40)).warmupSteps());
+        Map<String, Object> steps = new java.util.HashMap<>(base);
+        steps.put("lr_warmup_steps", "7");
+        assertEquals(7, TrainingPlan.of(TrainerTest.config(ds, out, steps), keys(40)).warmupSteps());
+        steps.put("lr_warmup_steps", "0.125");
+        assertEquals(25, TrainingPlan.of(TrainerTest.config(ds, out, steps), keys(40)).warmupSteps());
+        steps.put("lr_warmup_steps", "3%");
+        assertEquals(6, TrainingPlan.of(TrainerTest.config(ds, out, steps), keys(40)).warmupSteps(), "int(0.03 * 200)");
+        steps.put("lr_scheduler", "polynomial");
+        steps.put("lr_scheduler_power", 2.0);
+        steps.put("lr", "1e-5,2e-4");
+        LrSchedule s = TrainingPlan.of(TrainerTest.config(ds, out, steps), keys(40)).schedule(TrainerTest.config(ds, out, steps));
+        assertEquals(LrSchedule.Kind.POLYNOMIAL, s.kind());
+        assertEquals(2.0, s.power());
+        assertEquals(2e-4, s.lrInit(), "decays from the UNet's lr, kohya's learning_rate");
+        assertEquals(200, s.totalSteps());
+    }
+
+    @Test
     void aStepSplitsIntoMicroBatchesWeightedBySize() {
         List<Sample> five = new ArrayList<>();
         for (int i = 0; i < 5; i++) five.add(new Sample("s" + i, "c", new float[1], null, null, new long[] {1, 1, 1}));

@@ -175,14 +175,23 @@ public final class ClipTokenizer {
      * ({@code padding="max_length", truncation=True}).
      */
     public long[] encodePadded(String text) {
+        return encodePadded(text, maxLength);
+    }
+
+    /**
+     * Exactly {@code length} ids, as {@link #encodePadded(String)} with {@code max_length=length} (kohya tokenizes
+     * long prompts to 152 or 227 ids this way before cutting them into chunks).
+     */
+    public long[] encodePadded(String text, int length) {
+        if (length < 2) throw new IllegalArgumentException("padded length " + length + " has no room for BOS and EOS");
         int[] full = encode(text);
-        long[] ids = new long[maxLength];
-        int real = realLength(full.length);
+        long[] ids = new long[length];
+        int real = Math.min(full.length, length);
         for (int i = 0; i < real - 1; i++) {
             ids[i] = full[i];
         }
         ids[real - 1] = eosId;
-        Arrays.fill(ids, real, maxLength, padId);
+        Arrays.fill(ids, real, length, padId);
         return ids;
     }
 
