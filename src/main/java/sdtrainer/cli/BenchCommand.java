@@ -10,6 +10,7 @@ import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
@@ -28,8 +29,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps after warm-up: samples/s, ms per step by phase, peak memory.")
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--resolution", defaultValue = "512", description = "image size W,H or N (default: ${DEFAULT-VALUE})")
     String resolution;
     @Option(names = "--batch_size", defaultValue = "1", description = "samples per step (default: ${DEFAULT-VALUE})")
@@ -55,15 +56,16 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", model.toString());
+        settings.put("model", source.model().toString());
         settings.put("resolution", resolution);
         settings.put("batch_size", batchSize);
         settings.put("train_encoder", trainEncoder);
         settings.put("seed", 0);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), settings);
-        try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+        try (StableDiffusion sd = StableDiffusion.load(source, engine.device())) {
             int f = sd.vae().config.downsamplingFactor();
             int c = sd.vae().config.latentChannels();
             long h = cfg.resolution().height() / f, w = cfg.resolution().width() / f;

@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.io.DType;
 import sdtrainer.network.LoraMerge;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 
 import java.io.IOException;
@@ -16,8 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "merge-lora", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Add a LoRA or EH network's weight change to a model and save it as a new diffusers directory (fp32).")
 public final class MergeLoraCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--lora", required = true, paramLabel = "FILE", description = "network file (.safetensors)")
     Path lora;
     @Option(names = "--scale", defaultValue = "1.0", description = "multiplier of the weight change (default: ${DEFAULT-VALUE})")
@@ -36,8 +37,9 @@ public final class MergeLoraCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer merge-lora: " + lora + " is not a file");
             return CommandLine.ExitCode.USAGE;
         }
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
-        try (StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+        try (StableDiffusion sd = StableDiffusion.load(source, engine.device())) {
             LoraMerge.merge(sd, lora, scale);
             sd.save(output, DType.F32);
         } catch (IOException | IllegalArgumentException e) {

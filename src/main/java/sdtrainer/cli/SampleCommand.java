@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 import sdtrainer.data.Images;
 import sdtrainer.network.Network;
 import sdtrainer.pipeline.ImageTensors;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
 
@@ -20,8 +21,8 @@ import java.util.concurrent.Callable;
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate images from a prompt with DDIM and classifier-free guidance (PNG files).")
 public final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--prompt", required = true, description = "what to draw")
     String prompt;
     @Option(names = "--negative_prompt", defaultValue = "", description = "what to steer away from (default: empty)")
@@ -57,10 +58,11 @@ public final class SampleCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer sample: --steps and --count must be >= 1 and --guidance >= 0");
             return CommandLine.ExitCode.USAGE;
         }
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
         Files.createDirectories(output);
         try (NDManager m = NDManager.newBaseManager(engine.device());
-             StableDiffusion sd = StableDiffusion.load(model, engine.device())) {
+             StableDiffusion sd = StableDiffusion.load(source, engine.device())) {
             if (lora != null) Network.load(lora, sd, loraScale, sd.manager()).attach();
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,

@@ -9,6 +9,7 @@ import sdtrainer.data.SimpleDataset;
 import sdtrainer.data.TrainingData;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
@@ -28,7 +29,8 @@ final class TrainingRun {
         // one seed for the whole run (network init, order, noise), logged so a run can be repeated
         TrainConfig cfg = given.seed().isPresent() ? given
                 : ConfigLoader.merge(given, java.util.Map.of("seed", new java.security.SecureRandom().nextLong()));
-        StableDiffusion sd = StableDiffusion.load(cfg.model().orElseThrow(), device);
+        StableDiffusion sd = StableDiffusion.load(new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(),
+                cfg.vPredictionChoice()), device);
         try {
             int f = sd.vae().config.downsamplingFactor();
             TrainingData data = cfg.useBucket()

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import sdtrainer.pipeline.ModelSource;
 
 /**
  * Checks a {@link TrainConfig} before anything is loaded. Each problem is one line that names the
@@ -51,13 +52,8 @@ public final class ConfigValidator {
     }
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
-        required(problems, "--model", "the diffusers model directory", config.model()).ifPresent(model -> {
-            if (!Files.isDirectory(model)) {
-                problems.add("--model " + model + ": no such directory; give a diffusers model directory");
-            } else if (!Files.isDirectory(model.resolve("unet"))) {
-                problems.add("--model " + model + ": has no unet/ folder; give a model in diffusers layout");
-            }
-        });
+        required(problems, "--model", "a diffusers model folder or a single .safetensors file", config.model()).ifPresent(model ->
+                new ModelSource(model, config.modelConfig(), config.vPredictionChoice()).problem().ifPresent(problems::add));
         required(problems, "--dataset", "the dataset directory", config.dataset()).ifPresent(dataset -> {
             if (!Files.isDirectory(dataset)) {
                 problems.add("--dataset " + dataset + ": no such directory; give the dataset directory");

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
 public final class TrainConfig {
 
     @JsonProperty("model")
-    @Option(names = "--model", paramLabel = "DIR", description = "diffusers model directory to train (required)")
+    @Option(names = "--model", paramLabel = "DIR|FILE",
+            description = "model to train (required): a diffusers folder, or a single-file .safetensors checkpoint (SD 1.x/2.x)")
     private Path model;
 
     @JsonProperty("dataset")
@@ -116,8 +117,9 @@ public final class TrainConfig {
     private boolean upOnly;
 
     @JsonProperty("v_prediction")
-    @Option(names = "--v_prediction", negatable = true, description = "v-prediction target (SD 2.x models other than -base)")
-    private boolean vPrediction;
+    @Option(names = "--v_prediction", negatable = true,
+            description = "v-prediction target (SD 2.x models other than -base); an SD 2.x single file needs it or --no-v_prediction")
+    private Boolean vPrediction;
 
     @JsonProperty("step_range")
     @JsonDeserialize(using = CommaListDeserializer.class)
@@ -167,6 +169,28 @@ public final class TrainConfig {
     @JsonProperty("log_dir")
     @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: none)")
     private Path logDir;
+
+    // --- single-file models (issue 11) ---
+
+    @JsonProperty("model_config")
+    @Option(names = "--model_config", paramLabel = "DIR",
+            description = "diffusers folder whose configs describe a single-file --model (its weights are not read)")
+    private Path modelConfig;
+
+    @JsonProperty("save_format")
+    @Option(names = "--save_format", paramLabel = "FORMAT",
+            description = "full fine-tunes: ${COMPLETION-CANDIDATES}; single_file writes <output>.safetensors (default: ${DEFAULT-VALUE})")
+    private SaveFormat saveFormat = SaveFormat.DIFFUSERS;
+
+    public Optional<Path> modelConfig() {
+        return Optional.ofNullable(modelConfig);
+    }
+
+    public SaveFormat saveFormat() {
+        return saveFormat;
+    }
+
+    // --- end single-file models ---
 
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
@@ -256,7 +280,12 @@ public final class TrainConfig {
     }
 
     public boolean vPrediction() {
-        return vPrediction;
+        return vPrediction != null && vPrediction;
+    }
+
+    /** Whether --v_prediction or --no-v_prediction was given, and which; empty when neither. */
+    public Optional<Boolean> vPredictionChoice() {
+        return Optional.ofNullable(vPrediction);
     }
 
     /** @throws IllegalArgumentException when {@code step_range} is malformed (validation reports it first) */

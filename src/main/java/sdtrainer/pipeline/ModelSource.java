@@ -32,6 +32,11 @@ public record ModelSource(Path model, Optional<Path> modelConfig, Optional<Boole
      * prediction type.
      */
     public Optional<String> problem() {
+        return problem(true);
+    }
+
+    /** As {@link #problem()}; {@code predictionNeeded} false for uses that read no UNet (the VAE alone). */
+    public Optional<String> problem(boolean predictionNeeded) {
         if (!Files.exists(model)) {
             return Optional.of("--model " + model + ": no such file or directory; give a diffusers model folder or a single .safetensors file");
         }
@@ -61,7 +66,8 @@ public record ModelSource(Path model, Optional<Path> modelConfig, Optional<Boole
             return Optional.empty();
         }
         try {
-            if (family() == ModelFamily.SD2 && vPrediction.isEmpty()) {
+            ModelFamily family = family();
+            if (predictionNeeded && family == ModelFamily.SD2 && vPrediction.isEmpty()) {
                 return Optional.of("--model " + model + " is an SD 2.x file, which does not record what the model predicts:"
                         + " give --v_prediction for the 768 models (SD 2.0/2.1 768-v) or --no-v_prediction for the 512 base"
                         + " models (epsilon), or --model_config DIR");
@@ -73,8 +79,8 @@ public record ModelSource(Path model, Optional<Path> modelConfig, Optional<Boole
     }
 
     /** Fails with the {@link #problem()} as an IOException. */
-    void requireUsable() throws IOException {
-        Optional<String> p = problem();
+    void requireUsable(boolean predictionNeeded) throws IOException {
+        Optional<String> p = problem(predictionNeeded);
         if (p.isPresent()) throw new IOException(p.get());
     }
 

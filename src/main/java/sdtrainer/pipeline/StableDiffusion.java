@@ -36,6 +36,7 @@ import java.util.List;
 
 /** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory or a single file; owns its parameters' memory. */
 public final class StableDiffusion implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StableDiffusion.class);
     private final Path dir;
     private final Path configDir;
     private final ModelFamily family;
@@ -68,7 +69,7 @@ public final class StableDiffusion implements AutoCloseable {
      * the shipped ones for its family; every tensor is checked against the config before any is read.
      */
     public static StableDiffusion load(ModelSource source, Device device) throws IOException {
-        source.requireUsable();
+        source.requireUsable(true);
         Path dir = source.model();
         if (!source.singleFile()) ModelDirectory.check(dir);
         NDManager manager = NDManager.newBaseManager(device);
@@ -85,7 +86,7 @@ public final class StableDiffusion implements AutoCloseable {
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE)));
             if (file != null) {
                 SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
-                        SingleFile.parameters(unet, vae, te), manager);
+                        SingleFile.parameters(unet, vae, te), manager, "");
             } else {
                 family = ModelFamily.fromConfigs(unetJson, teConfig);
                 // position_ids is a non-persistent buffer in recent transformers; older checkpoints still carry it
@@ -97,6 +98,24 @@ public final class StableDiffusion implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
+        }
+    }
+
+    /**
+     * Loads only the VAE of a single file (its config from --model_config or the shipped one for the file's
+     * family), owned by {@code manager}: what latent caching needs, without reading the UNet or text encoder.
+     */
+    public static AutoencoderKL loadSingleFileVae(ModelSource source, NDManager manager) throws IOException {
+        source.requireUsable(false);
+        try (SafeTensorsSet file = SafeTensorsSet.open(source.model())) {
+            ModelFamily family = ModelFamily.detect(source.model(), file.names());
+            Path configDir = source.configDir(family);
+            ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER)));
+            UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(configDir, ModelDirectory.UNET)));
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE)));
+            SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
+                    SingleFile.parameters(unet, vae, te), manager, SingleFileLayout.VAE);
+            return vae;
         }
     }
 
@@ -177,6 +196,7 @@ public final class StableDiffusion implements AutoCloseable {
         if (family == null) throw new IOException("this model's family has no single-file layout we can write; save it as a diffusers folder");
         SingleFile.save(file, SingleFileLayout.of(family, unet, vae, textEncoder, true),
                 SingleFile.parameters(unet, vae, textEncoder), precision);
+        LOG.info("saved {} model as single file {}", family, file);
     }
 
     private static final long MAX_SHARD_BYTES = 10L << 30;

@@ -449,6 +449,8 @@ public final class Trainer {
             Path file = output.resolveSibling(output.getFileName() + ".safetensors");
             network.save(file, kohyaMetadata(epoch, step, ctx), precision);
             LOG.info("saved {} to {} (epoch {}, step {})", cfg.network(), file, epoch, step);
+        } else if (cfg.saveFormat() == sdtrainer.config.SaveFormat.SINGLE_FILE) {
+            sd.saveSingleFile(output.resolveSibling(output.getFileName() + ".safetensors"), precision);
         } else {
             sd.save(output, precision);
             LOG.info("saved model to {} (epoch {}, step {})", output, epoch, step);

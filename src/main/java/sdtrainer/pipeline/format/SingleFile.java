@@ -41,7 +41,8 @@ public final class SingleFile {
 
     /**
      * Verifies from the header alone that the file holds every tensor of the layout with its shape, naming the
-     * first that is missing or mis-shaped; returns the tensors that are neither in the layout nor known extras.
+     * first that is missing or mis-shaped; the tensors that are neither in the layout nor known extras are listed
+     * in one warning and returned.
      */
     public static Set<String> check(SafeTensorsSet file, SingleFileLayout layout) throws StateDict.MismatchException {
         Set<String> unknown = new TreeSet<>(file.names());
@@ -63,21 +64,24 @@ public final class SingleFile {
             }
         }
         unknown.removeIf(layout::isKnownExtra);
-        return unknown;
-    }
-
-    /** Checks the file, warns once about unknown tensors, then fills every parameter (as float32, owned by {@code manager}). */
-    public static void load(SafeTensorsSet file, SingleFileLayout layout, Map<String, Parameter> params, NDManager manager)
-            throws IOException {
-        Set<String> unknown = check(file, layout);
         if (!unknown.isEmpty()) {
             List<String> shown = new ArrayList<>(unknown).subList(0, Math.min(unknown.size(), 20));
             LOG.warn("{}: ignoring {} tensor{} this {} model does not use: {}{}", file.source(), unknown.size(),
                     unknown.size() == 1 ? "" : "s", layout.family(), String.join(", ", shown),
                     unknown.size() > shown.size() ? ", ... " + (unknown.size() - shown.size()) + " more" : "");
         }
+        return unknown;
+    }
+
+    /**
+     * Checks the whole file, then fills the parameters whose layout names start
+     * with {@code part} ("" for all; e.g. {@link SingleFileLayout#VAE}) as float32, owned by {@code manager}.
+     */
+    public static void load(SafeTensorsSet file, SingleFileLayout layout, Map<String, Parameter> params, NDManager manager,
+                            String part) throws IOException {
+        check(file, layout);
         for (SingleFileLayout.Entry e : layout.entries()) {
-            if (e.saveOnly()) continue;
+            if (e.saveOnly() || !e.modelKeys().get(0).startsWith(part)) continue;
             TensorData t = file.read(e.fileKey());
             List<TensorData> parts = split(t, e, params);
             for (int i = 0; i < parts.size(); i++) params.get(e.modelKeys().get(i)).set(parts.get(i).toNDArray(manager));
