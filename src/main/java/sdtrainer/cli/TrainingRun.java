@@ -52,8 +52,8 @@ final class TrainingRun {
         boolean eh = cfg.network() == NetworkType.EH;
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
-        Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.ehGroups(), cfg.upOnly(),
-                cfg.trainEncoder(), sd.manager(), seed);
+        Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.convDim(), cfg.convAlpha(),
+                cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), sd.manager(), seed);
         if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());
         n.attach();
         return n;

@@ -48,6 +48,15 @@ public final class ConfigValidator {
                 problems.add("--device '" + device + "' is not a device; give cpu, cuda or cuda:N (N = GPU index)"));
         check(problems, !config.mask() || config.useBucket(),
                 "--mask needs --use_bucket: masks come with the bucketed dataset made by preprocess");
+
+        // single-file models and LoCon (issue 11)
+        check(problems, config.convDim() >= 0, "--conv_dim " + config.convDim() + " is negative; give a rank >= 1, or 0 for no LoCon");
+        check(problems, config.convAlpha() >= 0 && Double.isFinite(config.convAlpha()),
+                "--conv_alpha " + config.convAlpha() + " must be a finite number >= 0, e.g. 1");
+        check(problems, config.convDim() <= 0 || (config.lora() > 0 && config.network() == NetworkType.LORA),
+                "--conv_dim adds LoCon layers to a LoRA: give --lora RANK too (and --network lora)");
+        check(problems, config.saveFormat() != SaveFormat.SINGLE_FILE || config.lora() == 0,
+                "--save_format single_file is for full fine-tunes; a LoRA is always written as one kohya-format file");
         return problems;
     }
 

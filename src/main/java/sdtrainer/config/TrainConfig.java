@@ -170,7 +170,7 @@ public final class TrainConfig {
     @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: none)")
     private Path logDir;
 
-    // --- single-file models (issue 11) ---
+    // --- single-file models and LoCon (issue 11) ---
 
     @JsonProperty("model_config")
     @Option(names = "--model_config", paramLabel = "DIR",
@@ -182,6 +182,16 @@ public final class TrainConfig {
             description = "full fine-tunes: ${COMPLETION-CANDIDATES}; single_file writes <output>.safetensors (default: ${DEFAULT-VALUE})")
     private SaveFormat saveFormat = SaveFormat.DIFFUSERS;
 
+    @JsonProperty("conv_dim")
+    @Option(names = "--conv_dim", paramLabel = "RANK",
+            description = "LoCon: also adapt the ResNet and resampler layers, 3x3 convs at this rank; 0 = off (default: ${DEFAULT-VALUE})")
+    private int convDim;
+
+    @JsonProperty("conv_alpha")
+    @Option(names = "--conv_alpha", paramLabel = "ALPHA",
+            description = "LoCon alpha of the 3x3 convs; updates are scaled by alpha/conv_dim (default: ${DEFAULT-VALUE})")
+    private double convAlpha = 1.0;
+
     public Optional<Path> modelConfig() {
         return Optional.ofNullable(modelConfig);
     }
@@ -190,7 +200,16 @@ public final class TrainConfig {
         return saveFormat;
     }
 
-    // --- end single-file models ---
+    /** LoCon rank of the 3x3 convs (kohya's conv_dim); 0 means plain LoRA. */
+    public int convDim() {
+        return convDim;
+    }
+
+    public double convAlpha() {
+        return convAlpha;
+    }
+
+    // --- end single-file models and LoCon ---
 
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
