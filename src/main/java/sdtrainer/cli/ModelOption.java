@@ -6,6 +6,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.pipeline.ModelSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -29,7 +30,10 @@ public final class ModelOption {
             description = "an SD 2.x single file predicts v (768 models); --no-v_prediction: epsilon (512 base models)")
     Boolean vPrediction;
 
-    /** The model to read; a problem found from its name or header is a usage error (exit code 2). */
+    /**
+     * The model to read; a problem found from its name or header is a usage error (exit code 2). An existing
+     * folder is left to the loader, which names everything it lacks.
+     */
     public ModelSource source() {
         return checked(true);
     }
@@ -41,6 +45,7 @@ public final class ModelOption {
 
     private ModelSource checked(boolean predictionNeeded) {
         ModelSource s = new ModelSource(model, Optional.ofNullable(modelConfig), Optional.ofNullable(vPrediction));
+        if (Files.isDirectory(model) && modelConfig == null) return s;
         s.problem(predictionNeeded).ifPresent(p -> {
             throw new ParameterException(spec.commandLine(), p);
         });

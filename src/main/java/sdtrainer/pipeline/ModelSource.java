@@ -38,7 +38,7 @@ public record ModelSource(Path model, Optional<Path> modelConfig, Optional<Boole
     /** As {@link #problem()}; {@code predictionNeeded} false for uses that read no UNet (the VAE alone). */
     public Optional<String> problem(boolean predictionNeeded) {
         if (!Files.exists(model)) {
-            return Optional.of("--model " + model + ": no such file or directory; give a diffusers model folder or a single .safetensors file");
+            return Optional.of("--model " + model + ": no such directory or file; give a diffusers model folder or a single .safetensors file");
         }
         if (!singleFile()) {
             if (!Files.isDirectory(model.resolve(ModelDirectory.UNET))) {

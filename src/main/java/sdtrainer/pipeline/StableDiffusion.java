@@ -69,9 +69,9 @@ public final class StableDiffusion implements AutoCloseable {
      * the shipped ones for its family; every tensor is checked against the config before any is read.
      */
     public static StableDiffusion load(ModelSource source, Device device) throws IOException {
-        source.requireUsable(true);
         Path dir = source.model();
-        if (!source.singleFile()) ModelDirectory.check(dir);
+        if (source.singleFile()) source.requireUsable(true);
+        else ModelDirectory.check(dir);
         NDManager manager = NDManager.newBaseManager(device);
         try (SafeTensorsSet file = source.singleFile() ? SafeTensorsSet.open(dir) : null) {
             ModelFamily family = file == null ? null : ModelFamily.detect(dir, file.names());
