@@ -19,15 +19,15 @@ public final class ModelOption {
     private CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
-            description = "a diffusers model folder, or a single-file .safetensors checkpoint (SD 1.x/2.x, original layout)")
+            description = "a diffusers model folder or a single .safetensors file (SD 1.x/2.x)")
     Path model;
 
     @Option(names = "--model_config", paramLabel = "DIR",
-            description = "diffusers folder whose configs describe a single-file --model (its weights are not read)")
+            description = "diffusers folder whose configs describe a single-file --model (weights unused)")
     Path modelConfig;
 
     @Option(names = "--v_prediction", negatable = true,
-            description = "an SD 2.x single file predicts v (768 models); --no-v_prediction: epsilon (512 base models)")
+            description = "SD 2.x file predicts v (768 models); --no-v_prediction: epsilon (512 base)")
     Boolean vPrediction;
 
     /**

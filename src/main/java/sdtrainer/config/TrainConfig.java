@@ -27,7 +27,7 @@ public final class TrainConfig {
 
     @JsonProperty("model")
     @Option(names = "--model", paramLabel = "DIR|FILE",
-            description = "model to train (required): a diffusers folder, or a single-file .safetensors checkpoint (SD 1.x/2.x)")
+            description = "model to train (required): a diffusers folder or a single .safetensors file")
     private Path model;
 
     @JsonProperty("dataset")
@@ -118,7 +118,7 @@ public final class TrainConfig {
 
     @JsonProperty("v_prediction")
     @Option(names = "--v_prediction", negatable = true,
-            description = "v-prediction target (SD 2.x models other than -base); an SD 2.x single file needs it or --no-v_prediction")
+            description = "v-prediction target (SD 2.x but -base); SD 2.x files need it or --no-v_prediction")
     private Boolean vPrediction;
 
     @JsonProperty("step_range")
@@ -174,22 +174,22 @@ public final class TrainConfig {
 
     @JsonProperty("model_config")
     @Option(names = "--model_config", paramLabel = "DIR",
-            description = "diffusers folder whose configs describe a single-file --model (its weights are not read)")
+            description = "diffusers folder whose configs describe a single-file --model (weights unused)")
     private Path modelConfig;
 
     @JsonProperty("save_format")
     @Option(names = "--save_format", paramLabel = "FORMAT",
-            description = "full fine-tunes: ${COMPLETION-CANDIDATES}; single_file writes <output>.safetensors (default: ${DEFAULT-VALUE})")
+            description = "full fine-tune layout: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     private SaveFormat saveFormat = SaveFormat.DIFFUSERS;
 
     @JsonProperty("conv_dim")
     @Option(names = "--conv_dim", paramLabel = "RANK",
-            description = "LoCon: also adapt the ResNet and resampler layers, 3x3 convs at this rank; 0 = off (default: ${DEFAULT-VALUE})")
+            description = "LoCon rank of the ResNet/resampler 3x3 convs; 0 = none (default: ${DEFAULT-VALUE})")
     private int convDim;
 
     @JsonProperty("conv_alpha")
     @Option(names = "--conv_alpha", paramLabel = "ALPHA",
-            description = "LoCon alpha of the 3x3 convs; updates are scaled by alpha/conv_dim (default: ${DEFAULT-VALUE})")
+            description = "LoCon alpha of the 3x3 convs, scale alpha/conv_dim (default: ${DEFAULT-VALUE})")
     private double convAlpha = 1.0;
 
     public Optional<Path> modelConfig() {
