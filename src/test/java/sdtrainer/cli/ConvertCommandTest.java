@@ -1,13 +1,11 @@
 package sdtrainer.cli;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdtrainer.Fixtures;
+import sdtrainer.demo.TinyModel;
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.io.SafeTensorsSet;
@@ -17,15 +15,12 @@ import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
-import sdtrainer.nn.Init;
-import sdtrainer.nn.Module;
 import sdtrainer.pipeline.ModelDirectory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -114,19 +109,9 @@ class ConvertCommandTest {
         Files.createDirectories(sd2.resolve(ModelDirectory.TEXT_ENCODER));
         json.writeValue(sd2.resolve("unet/config.json").toFile(), unet);
         json.writeValue(sd2.resolve("text_encoder/config.json").toFile(), te);
-        write(sd2, ModelDirectory.UNET, new UNet2DConditionModel(UNetConfig.from(unet)), 21);
-        write(sd2, ModelDirectory.TEXT_ENCODER, new ClipTextModel(ClipTextConfig.from(te)), 22);
+        TinyModel.writeWeights(sd2, ModelDirectory.UNET, new UNet2DConditionModel(UNetConfig.from(unet)), 21);
+        TinyModel.writeWeights(sd2, ModelDirectory.TEXT_ENCODER, new ClipTextModel(ClipTextConfig.from(te)), 22);
         return sd2;
-    }
-
-    private static void write(Path dir, String component, Module module, long seed) throws IOException {
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            Init.torchDefault(module, m, seed);
-            Map<String, NDArray> arrays = new LinkedHashMap<>();
-            module.namedParameters().forEach((k, p) -> arrays.put(k, p.get()));
-            SafeTensorsWriter.writeArrays(dir.resolve(component).resolve(ModelDirectory.weightsBaseName(component) + ".safetensors"),
-                    arrays, Map.of("format", "pt"), DType.F32);
-        }
     }
 
     @Test
