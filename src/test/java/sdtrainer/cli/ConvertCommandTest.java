@@ -16,6 +16,10 @@ import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.pipeline.ModelDirectory;
+import sdtrainer.pipeline.ModelSource;
+import sdtrainer.pipeline.StableDiffusion;
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -230,5 +235,24 @@ class ConvertCommandTest {
         assertTrue(file.out().contains("SD1.x single file, epsilon prediction"), file.out());
         String total = folder.out().lines().filter(l -> l.startsWith("total")).findFirst().orElseThrow();
         assertTrue(file.out().contains(total), file.out() + "\n" + folder.out());
+    }
+
+    @Test
+    void aBf16SingleFileLoadsAsTheBf16RoundingAndItsVaeLoadsAlone() throws Exception {
+        Path file = dir.resolve("tiny-bf16.safetensors");
+        CommandRun run = CommandRun.of("convert", "--model", Fixtures.TINY_SD15.toString(), "--output", file.toString(),
+                "--save_precision", "bf16");
+        assertEquals(0, run.exitCode(), run.err());
+        ModelSource source = new ModelSource(file, Optional.of(Fixtures.TINY_SD15), Optional.empty());
+        try (NDManager m = NDManager.newBaseManager(Device.cpu());
+             SafeTensorsSet vaeFile = SafeTensorsSet.openModelWeights(Fixtures.TINY_SD15.resolve(ModelDirectory.VAE),
+                     ModelDirectory.weightsBaseName(ModelDirectory.VAE))) {
+            var vae = StableDiffusion.loadSingleFileVae(source, m);
+            assertEquals(vaeFile.names(), vae.namedParameters().keySet());
+            for (var e : vae.namedParameters().entrySet()) {
+                TensorData rounded = vaeFile.read(e.getKey()).toFloatType(DType.BF16).toFloatType(DType.F32);
+                assertEquals(rounded, TensorData.fromNDArray(e.getValue().get()), e.getKey());
+            }
+        }
     }
 }
