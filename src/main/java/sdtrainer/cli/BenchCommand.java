@@ -12,6 +12,7 @@ import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainables;
 import sdtrainer.train.Trainer;
@@ -32,8 +33,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps after warm-up: samples/s, ms per step by phase, peak memory.")
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--resolution", defaultValue = "512", description = "image size W,H or N (default: ${DEFAULT-VALUE})")
     String resolution;
     @Option(names = "--batch_size", defaultValue = "1", description = "samples per step (default: ${DEFAULT-VALUE})")
@@ -71,9 +72,10 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("sd-trainer bench: " + problems.get(0));
             return CommandLine.ExitCode.USAGE;
         }
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", model.toString());
+        settings.put("model", source.model().toString());
         settings.put("resolution", resolution);
         settings.put("batch_size", batchSize);
         settings.put("train_encoder", trainEncoder);
@@ -81,7 +83,7 @@ public final class BenchCommand implements Callable<Integer> {
         settings.put("optimizer", optimizer);
         settings.put("optimizer_args", optimizerArgs);
         TrainConfig cfg = ConfigLoader.merge(new TrainConfig(), settings);
-        try (StableDiffusion sd = ModelInputs.load(model, engine.device())) {
+        try (StableDiffusion sd = ModelInputs.load(source, engine.device())) {
             int f = sd.vae().config.downsamplingFactor();
             int c = sd.vae().config.latentChannels();
             long h = cfg.resolution().height() / f, w = cfg.resolution().width() / f;

@@ -13,8 +13,8 @@ import java.util.concurrent.Callable;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print a model's family, prediction type and per-component parameters, dtypes and sizes; check its keys.")
 public final class InspectCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -22,7 +22,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try {
-            spec.commandLine().getOut().print(ModelInfo.read(model).render());
+            spec.commandLine().getOut().print(ModelInfo.read(model.vaeSource()).render());
             spec.commandLine().getOut().flush();
             return CommandLine.ExitCode.OK;
         } catch (IOException | IllegalArgumentException e) {

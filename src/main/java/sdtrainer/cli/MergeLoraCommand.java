@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sdtrainer.io.DType;
 import sdtrainer.network.LoraMerge;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 
 import java.io.IOException;
@@ -15,8 +16,8 @@ import java.util.concurrent.Callable;
 @Command(name = "merge-lora", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Add a LoRA or EH network's weight change to a model and save it as a new diffusers directory (fp32).")
 public final class MergeLoraCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--lora", required = true, paramLabel = "FILE", description = "network file (.safetensors)")
     Path lora;
     @Option(names = "--scale", defaultValue = "1.0", description = "multiplier of the weight change (default: ${DEFAULT-VALUE})")
@@ -32,8 +33,9 @@ public final class MergeLoraCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InputException, IOException {
         ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
-        try (StableDiffusion sd = ModelInputs.load(model, engine.device())) {
+        try (StableDiffusion sd = ModelInputs.load(source, engine.device())) {
             try {
                 LoraMerge.merge(sd, lora, scale);
             } catch (IOException | IllegalArgumentException e) {

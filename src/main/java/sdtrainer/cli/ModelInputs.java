@@ -13,6 +13,7 @@ import sdtrainer.network.Network;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Parameter;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 
 /** Loading what the user named on the command line: any defect is an {@link InputException} (exit code 2). */
@@ -20,10 +21,11 @@ final class ModelInputs {
     private ModelInputs() {}
 
     /** The model's weights, every one of them finite: NaN or Inf in a checkpoint would spoil the run at step 1. */
-    static StableDiffusion load(Path model, Device device) throws InputException {
+    static StableDiffusion load(ModelSource source, Device device) throws InputException {
+        Path model = source.model();
         StableDiffusion sd;
         try {
-            sd = StableDiffusion.load(model, device);
+            sd = StableDiffusion.load(source, device);
         } catch (IOException | RuntimeException e) {
             throw new InputException("--model " + e.getMessage(), e);
         }

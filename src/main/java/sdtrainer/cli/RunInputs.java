@@ -23,6 +23,7 @@ import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
 import sdtrainer.pipeline.ModelDirectory;
+import sdtrainer.pipeline.ModelSource;
 
 /**
  * Everything a run checks before the model's weights load, from the model's config files, the dataset and the
@@ -49,8 +50,11 @@ final class RunInputs {
     }
 
     static RunInputs check(TrainConfig cfg, Device device) throws InputException {
-        Path model = cfg.model().orElseThrow();
+        Path model;
         try {
+            // a single file's configs come from --model_config or the shipped ones of its family
+            ModelSource source = new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(), cfg.vPredictionChoice());
+            model = source.singleFile() ? source.configDir(source.family()) : source.model();
             ModelDirectory.check(model);
         } catch (IOException e) {
             throw new InputException("--model " + e.getMessage(), e);

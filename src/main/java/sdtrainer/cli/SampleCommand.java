@@ -12,6 +12,7 @@ import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.ModelDirectory;
 import sdtrainer.pipeline.SdxlTextToImage;
 import sdtrainer.pipeline.StableDiffusionXL;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.pipeline.TextToImage;
 
@@ -24,8 +25,8 @@ import java.util.concurrent.Callable;
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate images from a prompt with DDIM and classifier-free guidance (PNG files).")
 public final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "diffusers model directory")
-    Path model;
+    @CommandLine.Mixin
+    ModelOption model = new ModelOption();
     @Option(names = "--prompt", required = true, description = "what to draw")
     String prompt;
     @Option(names = "--negative_prompt", description = "what to steer away from (default: empty; for SDXL none, i.e."
@@ -63,11 +64,12 @@ public final class SampleCommand implements Callable<Integer> {
             return CommandLine.ExitCode.USAGE;
         }
         if (lora != null) ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
+        ModelSource source = model.source();
         EngineInfo engine = device.start(0);
         Files.createDirectories(output);
-        if (ModelDirectory.isSdxl(model)) return sdxl(engine);
+        if (ModelDirectory.isSdxl(model.model)) return sdxl(engine);
         try (NDManager m = NDManager.newBaseManager(engine.device());
-             StableDiffusion sd = ModelInputs.load(model, engine.device())) {
+             StableDiffusion sd = ModelInputs.load(source, engine.device())) {
             if (lora != null) ModelInputs.adapter("--lora", lora, sd, loraScale);
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             TextToImage.Request r = new TextToImage.Request(Collections.nCopies(count, prompt),
@@ -81,7 +83,7 @@ public final class SampleCommand implements Callable<Integer> {
     /** SDXL: both encoders, size conditioning for an uncropped image of the requested size, Euler. */
     private int sdxl(EngineInfo engine) throws Exception {
         try (NDManager m = NDManager.newBaseManager(engine.device());
-             StableDiffusionXL sd = StableDiffusionXL.load(model, engine.device())) {
+             StableDiffusionXL sd = StableDiffusionXL.load(model.model, engine.device())) {
             if (lora != null) SdxlNetworks.load(lora, sd, loraScale, sd.manager()).attach();
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             SdxlTextToImage.Request r = new SdxlTextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,

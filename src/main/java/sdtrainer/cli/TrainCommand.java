@@ -37,7 +37,7 @@ import sdtrainer.config.TrainConfig;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:failure during the run", "2:invalid options or configuration"},
         subcommands = {PreprocessCommand.class, SampleCommand.class, InspectCommand.class, BenchCommand.class,
-            MergeLoraCommand.class, DemoCommand.class})
+            MergeLoraCommand.class, ConvertCommand.class, DemoCommand.class})
 public final class TrainCommand implements Callable<Integer> {
 
     private static final String PREFIX = "sd-trainer: ";

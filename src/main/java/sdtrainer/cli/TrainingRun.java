@@ -8,6 +8,7 @@ import sdtrainer.io.OutputLock;
 import sdtrainer.io.SaveLeftovers;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
+import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.Trainer;
 
@@ -57,7 +58,8 @@ final class TrainingRun {
             SaveLeftovers.clean(output).forEach(notices);
             RunInputs inputs = RunInputs.check(cfg, device);
             inputs.warnings().forEach(w -> notices.accept("warning: " + w));
-            sd = ModelInputs.load(cfg.model().orElseThrow(), device);
+            sd = ModelInputs.load(new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(), cfg.vPredictionChoice()),
+                    device);
             Trainer trainer = new Trainer(cfg, sd, inputs.data(), network(cfg, sd), System.err, System.console() != null);
             return new TrainingRun(lock, sd, trainer);
         } catch (InputException | IOException | RuntimeException e) {
@@ -73,8 +75,8 @@ final class TrainingRun {
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
         try {
-            Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.ehGroups(),
-                    cfg.upOnly(), cfg.trainEncoder(), sd.manager(), seed);
+            Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.convDim(),
+                    cfg.convAlpha(), cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), sd.manager(), seed);
             if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());
             n.attach();
             return n;

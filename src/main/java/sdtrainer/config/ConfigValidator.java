@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import sdtrainer.pipeline.ModelSource;
 
 /**
  * Checks a {@link TrainConfig} before anything is loaded. Each problem is one line that names the
@@ -50,6 +51,15 @@ public final class ConfigValidator {
         checkOptimizer(config, problems);
         longRuns(config, problems);
         checkRecipe(config, problems);
+
+        // single-file models and LoCon (issue 11)
+        check(problems, config.convDim() >= 0, "--conv_dim " + config.convDim() + " is negative; give a rank >= 1, or 0 for no LoCon");
+        check(problems, config.convAlpha() >= 0 && Double.isFinite(config.convAlpha()),
+                "--conv_alpha " + config.convAlpha() + " must be a finite number >= 0, e.g. 1");
+        check(problems, config.convDim() <= 0 || (config.lora() > 0 && config.network() == NetworkType.LORA),
+                "--conv_dim adds LoCon layers to a LoRA: give --lora RANK too (and --network lora)");
+        check(problems, config.saveFormat() != SaveFormat.SINGLE_FILE || config.lora() == 0,
+                "--save_format single_file is for full fine-tunes; a LoRA is always written as one kohya-format file");
         return problems;
     }
 
@@ -154,13 +164,8 @@ public final class ConfigValidator {
     // ---- end of the training recipe ----
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
-        required(problems, "--model", "the diffusers model directory", config.model()).ifPresent(model -> {
-            if (!Files.isDirectory(model)) {
-                problems.add("--model " + model + ": no such directory; give a diffusers model directory");
-            } else if (!Files.isDirectory(model.resolve("unet"))) {
-                problems.add("--model " + model + ": has no unet/ folder; give a model in diffusers layout");
-            }
-        });
+        required(problems, "--model", "a diffusers model folder or a single .safetensors file", config.model()).ifPresent(model ->
+                new ModelSource(model, config.modelConfig(), config.vPredictionChoice()).problem().ifPresent(problems::add));
         required(problems, "--dataset", "the dataset directory", config.dataset()).ifPresent(dataset -> {
             if (!Files.isDirectory(dataset)) {
                 problems.add("--dataset " + dataset + ": no such directory; give the dataset directory");

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 public final class TrainConfig {
 
     @JsonProperty("model")
-    @Option(names = "--model", paramLabel = "DIR", description = "diffusers model directory to train (required)")
+    @Option(names = "--model", paramLabel = "DIR|FILE",
+            description = "model to train (required): a diffusers folder or a single .safetensors file")
     private Path model;
 
     @JsonProperty("dataset")
@@ -118,8 +119,9 @@ public final class TrainConfig {
     private boolean upOnly;
 
     @JsonProperty("v_prediction")
-    @Option(names = "--v_prediction", negatable = true, description = "v-prediction target (SD 2.x models other than -base)")
-    private boolean vPrediction;
+    @Option(names = "--v_prediction", negatable = true,
+            description = "v-prediction target (SD 2.x but -base); SD 2.x files need it or --no-v_prediction")
+    private Boolean vPrediction;
 
     @JsonProperty("step_range")
     @JsonDeserialize(using = CommaListDeserializer.class)
@@ -342,6 +344,47 @@ public final class TrainConfig {
 
     // ---- end of the training recipe ----
 
+    // --- single-file models and LoCon (issue 11) ---
+
+    @JsonProperty("model_config")
+    @Option(names = "--model_config", paramLabel = "DIR",
+            description = "diffusers folder whose configs describe a single-file --model (weights unused)")
+    private Path modelConfig;
+
+    @JsonProperty("save_format")
+    @Option(names = "--save_format", paramLabel = "FORMAT",
+            description = "full fine-tune layout: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    private SaveFormat saveFormat = SaveFormat.DIFFUSERS;
+
+    @JsonProperty("conv_dim")
+    @Option(names = "--conv_dim", paramLabel = "RANK",
+            description = "LoCon rank of the ResNet/resampler 3x3 convs; 0 = none (default: ${DEFAULT-VALUE})")
+    private int convDim;
+
+    @JsonProperty("conv_alpha")
+    @Option(names = "--conv_alpha", paramLabel = "ALPHA",
+            description = "LoCon alpha of the 3x3 convs, scale alpha/conv_dim (default: ${DEFAULT-VALUE})")
+    private double convAlpha = 1.0;
+
+    public Optional<Path> modelConfig() {
+        return Optional.ofNullable(modelConfig);
+    }
+
+    public SaveFormat saveFormat() {
+        return saveFormat;
+    }
+
+    /** LoCon rank of the 3x3 convs (kohya's conv_dim); 0 means plain LoRA. */
+    public int convDim() {
+        return convDim;
+    }
+
+    public double convAlpha() {
+        return convAlpha;
+    }
+
+    // --- end single-file models and LoCon ---
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -430,7 +473,12 @@ public final class TrainConfig {
     }
 
     public boolean vPrediction() {
-        return vPrediction;
+        return vPrediction != null && vPrediction;
+    }
+
+    /** Whether --v_prediction or --no-v_prediction was given, and which; empty when neither. */
+    public Optional<Boolean> vPredictionChoice() {
+        return Optional.ofNullable(vPrediction);
     }
 
     /** @throws IllegalArgumentException when {@code step_range} is malformed (validation reports it first) */

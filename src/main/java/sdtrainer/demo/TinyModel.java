@@ -58,7 +58,8 @@ public final class TinyModel {
         return tokenizer;
     }
 
-    private static void writeWeights(Path dir, String component, Module module, long seed) throws IOException {
+    /** Writes {@code module}, initialised as torch does from {@code seed}, as the weights of {@code dir/component}. */
+    public static void writeWeights(Path dir, String component, Module module, long seed) throws IOException {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             Init.torchDefault(module, manager, seed);
             Map<String, NDArray> arrays = new LinkedHashMap<>();

@@ -55,22 +55,41 @@ public final class LoraNetwork extends AdapterNetwork {
      */
     public static LoraNetwork create(UNet2DConditionModel unet, ClipTextModel te, int rank, double alpha,
                                      boolean upOnly, NDManager manager, long seed) {
-        return create(Targets.training(unet, te, upOnly, false, UNET_PREFIX, TE_PREFIX), rank, alpha, manager, seed);
+        return create(unet, te, rank, alpha, 0, 0, upOnly, manager, seed);
     }
 
-    /** As above, over the given targets (their names are the file's module names). */
+    /**
+     * As above, with LoCon when {@code convRank} > 0: kohya's {@code conv_dim} / {@code conv_alpha} for the 3x3 convs
+     * of ResnetBlock2D, Downsample2D and Upsample2D, whose Linear and 1x1 convs take {@code rank} and {@code alpha}.
+     */
+    public static LoraNetwork create(UNet2DConditionModel unet, ClipTextModel te, int rank, double alpha, int convRank,
+                                     double convAlpha, boolean upOnly, NDManager manager, long seed) {
+        return create(Targets.training(unet, te, upOnly, false, convRank > 0, UNET_PREFIX, TE_PREFIX), rank, alpha,
+                convRank, convAlpha, manager, seed);
+    }
+
+    /** As above, over the given targets (their names are the file's module names), without LoCon. */
     static LoraNetwork create(List<Target> targets, int rank, double alpha, NDManager manager, long seed) {
+        return create(targets, rank, alpha, 0, 0, manager, seed);
+    }
+
+    /** As above, over the given targets, their 3x3 convs at {@code convRank} / {@code convAlpha}. */
+    static LoraNetwork create(List<Target> targets, int rank, double alpha, int convRank, double convAlpha,
+                              NDManager manager, long seed) {
         if (rank < 1) throw new IllegalArgumentException("LoRA rank must be >= 1, got " + rank);
-        if (!(alpha >= 0) || Double.isInfinite(alpha)) {
-            throw new IllegalArgumentException("LoRA alpha must be finite and >= 0, got " + alpha);
+        if (convRank < 0) throw new IllegalArgumentException("LoCon conv rank must be >= 0, got " + convRank);
+        for (double x : new double[] {alpha, convAlpha}) {
+            if (!(x >= 0) || Double.isInfinite(x)) throw new IllegalArgumentException("LoRA alpha must be finite and >= 0, got " + x);
         }
-        float a = alpha == 0 ? rank : (float) alpha;
         Random random = new Random(seed);
         List<LoraModule> modules = new ArrayList<>();
         for (Target t : targets) {
             int k = t.layer() instanceof Conv2d c ? c.kernel : 1;
-            Shape downShape = t.isConv() ? new Shape(rank, t.inFeatures(), k, k) : new Shape(rank, t.inFeatures());
-            Shape upShape = t.isConv() ? new Shape(t.outFeatures(), rank, 1, 1) : new Shape(t.outFeatures(), rank);
+            int r = k > 1 ? convRank : rank;
+            double givenAlpha = k > 1 ? convAlpha : alpha;
+            float a = givenAlpha == 0 ? r : (float) givenAlpha;
+            Shape downShape = t.isConv() ? new Shape(r, t.inFeatures(), k, k) : new Shape(r, t.inFeatures());
+            Shape upShape = t.isConv() ? new Shape(t.outFeatures(), r, 1, 1) : new Shape(t.outFeatures(), r);
             double bound = 1 / Math.sqrt((double) t.inFeatures() * k * k);
             float[] down = new float[Math.toIntExact(downShape.size())];
             for (int i = 0; i < down.length; i++) down[i] = (float) ((random.nextDouble() * 2 - 1) * bound);

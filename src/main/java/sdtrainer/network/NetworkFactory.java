@@ -23,9 +23,15 @@ public final class NetworkFactory {
      */
     public static Network create(StableDiffusion sd, String type, int rank, double alpha, int ehGroups, boolean upOnly,
                                  boolean trainEncoder, NDManager paramManager, long seed) {
+        return create(sd, type, rank, alpha, 0, 0, ehGroups, upOnly, trainEncoder, paramManager, seed);
+    }
+
+    /** As above, with LoCon's {@code convRank} (kohya's conv_dim; 0 = none) and {@code convAlpha} for LoRA. */
+    public static Network create(StableDiffusion sd, String type, int rank, double alpha, int convRank, double convAlpha,
+                                 int ehGroups, boolean upOnly, boolean trainEncoder, NDManager paramManager, long seed) {
         return switch (type.toLowerCase(Locale.ROOT)) {
-            case "lora" -> LoraNetwork.create(sd.unet(), trainEncoder ? sd.textEncoder() : null, rank, alpha, upOnly,
-                    paramManager, seed);
+            case "lora" -> LoraNetwork.create(sd.unet(), trainEncoder ? sd.textEncoder() : null, rank, alpha, convRank,
+                    convAlpha, upOnly, paramManager, seed);
             case "eh" -> EhNetwork.create(sd.unet(), trainEncoder ? sd.textEncoder() : null, ehGroups, upOnly, paramManager);
             default -> throw new IllegalArgumentException("unknown network type '" + type + "' (lora, eh)");
         };

@@ -3,7 +3,10 @@ package sdtrainer.network;
 import sdtrainer.model.clip.ClipAttention;
 import sdtrainer.model.clip.ClipMlp;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.unet.Downsample2D;
+import sdtrainer.model.unet.ResnetBlock2D;
 import sdtrainer.model.unet.Transformer2DModel;
+import sdtrainer.model.unet.Upsample2D;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.nn.Conv2d;
 import sdtrainer.nn.Linear;
@@ -16,8 +19,9 @@ import java.util.Map;
 
 /**
  * Which layers adapters wrap, following kohya-ss {@code networks/lora.py}: in the UNet every Linear and every
- * 1x1 Conv2d inside a Transformer2DModel, in the text encoder every Linear inside CLIPAttention and CLIPMLP.
- * Text-encoder targets come first, as kohya creates them.
+ * 1x1 Conv2d inside a Transformer2DModel, in the text encoder every Linear inside CLIPAttention and CLIPMLP;
+ * with LoCon (kohya's {@code conv_dim}) also every Linear and Conv2d of ResnetBlock2D, Downsample2D and
+ * Upsample2D. Text-encoder targets come first, as kohya creates them.
  */
 final class Targets {
     private Targets() {}
@@ -25,6 +29,12 @@ final class Targets {
     /** The training targets; {@code te} null leaves the text encoder out, {@code upOnly} keeps only up_blocks. */
     static List<Target> training(UNet2DConditionModel unet, ClipTextModel te, boolean upOnly, boolean linearOnly,
                                  String unetPrefix, String tePrefix) {
+        return training(unet, te, upOnly, linearOnly, false, unetPrefix, tePrefix);
+    }
+
+    /** As above; {@code locon} adds the ResNet blocks' and resamplers' layers, their 3x3 convs included. */
+    static List<Target> training(UNet2DConditionModel unet, ClipTextModel te, boolean upOnly, boolean linearOnly,
+                                 boolean locon, String unetPrefix, String tePrefix) {
         List<Target> out = new ArrayList<>();
         if (te != null) {
             for (Map.Entry<String, Module> m : te.namedModules().entrySet()) {
@@ -34,8 +44,17 @@ final class Targets {
             }
         }
         for (Map.Entry<String, Module> m : unet.namedModules().entrySet()) {
-            if (m.getValue() instanceof Transformer2DModel && (!upOnly || m.getKey().startsWith("up_blocks."))) {
-                addChildren(out, m.getKey(), m.getValue(), unetPrefix, linearOnly, false);
+            if (upOnly && !m.getKey().startsWith("up_blocks.")) continue;
+            Module block = m.getValue();
+            if (block instanceof Transformer2DModel) {
+                addChildren(out, m.getKey(), block, unetPrefix, linearOnly, false);
+            } else if (locon && (block instanceof ResnetBlock2D || block instanceof Downsample2D || block instanceof Upsample2D)) {
+                for (Map.Entry<String, Module> c : block.namedModules().entrySet()) {
+                    if (c.getValue() instanceof Linear || c.getValue() instanceof Conv2d) {
+                        String full = m.getKey() + "." + c.getKey();
+                        out.add(new Target(name(unetPrefix, full), full, c.getValue(), false));
+                    }
+                }
             }
         }
         return out;

@@ -12,6 +12,9 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
+import sdtrainer.pipeline.format.ModelFamily;
+import sdtrainer.pipeline.format.SingleFile;
+import sdtrainer.pipeline.format.SingleFileLayout;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,6 +32,42 @@ public record ModelInfo(Path dir, String family, String predictionType, int vaeF
 
     /** One component: parameter count, tensors per dtype, bytes on disk, number of weight files. */
     public record Component(String name, long parameters, Map<String, Integer> dtypes, long bytes, int files) {}
+
+    /**
+     * As {@link #read(Path)} for a diffusers folder; for a single file, from its header and the configs it is
+     * loaded with, the components being its UNet, VAE and text-encoder tensors.
+     */
+    public static ModelInfo read(ModelSource source) throws IOException {
+        if (!source.singleFile()) return read(source.model());
+        try (SafeTensorsSet file = SafeTensorsSet.open(source.model())) {
+            ModelFamily family = ModelFamily.detect(source.model(), file.names());
+            Path configDir = source.configDir(family);
+            ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER)));
+            UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(configDir, ModelDirectory.UNET)));
+            VaeConfig vaeConfig = VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE));
+            SingleFileLayout layout = SingleFileLayout.of(family, unet, new AutoencoderKL(vaeConfig), te,
+                    SingleFileLayout.hasTextModelLevel(file.names()));
+            SingleFile.check(file, layout);
+            List<Component> comps = new ArrayList<>();
+            for (String[] part : new String[][] {{ModelDirectory.TEXT_ENCODER, SingleFileLayout.TEXT_ENCODER},
+                    {ModelDirectory.UNET, SingleFileLayout.UNET}, {ModelDirectory.VAE, SingleFileLayout.VAE}}) {
+                long params = 0, bytes = 0;
+                Map<String, Integer> dtypes = new TreeMap<>();
+                for (SingleFileLayout.Entry e : layout.entries()) {
+                    if (e.saveOnly() || !e.modelKeys().get(0).startsWith(part[1])) continue;
+                    SafeTensors.TensorInfo t = file.info(e.fileKey());
+                    params += t.numel();
+                    bytes += t.end() - t.begin();
+                    dtypes.merge(t.dtype(), 1, Integer::sum);
+                }
+                comps.add(new Component(part[0], params, dtypes, bytes, 1));
+            }
+            String prediction = family == ModelFamily.SD2 && source.modelConfig().isEmpty() && source.vPrediction().isEmpty()
+                    ? "v or epsilon (not recorded in the file: --v_prediction or --no-v_prediction)"
+                    : ModelDirectory.config(configDir, ModelDirectory.SCHEDULER).path("prediction_type").asText("epsilon");
+            return new ModelInfo(source.model(), family.label() + " single file", prediction, vaeConfig.downsamplingFactor(), comps);
+        }
+    }
 
     public static ModelInfo read(Path dir) throws IOException {
         ModelDirectory.check(dir);
@@ -49,15 +88,11 @@ public record ModelInfo(Path dir, String family, String predictionType, int vaeF
                 vaeConfig.downsamplingFactor(), comps);
     }
 
-    /**
-     * SDXL's UNet takes added (text_time) conditioning; SD2.x uses OpenCLIP ViT-H (1024-wide context, gelu) with
-     * linear projections; everything else that this UNet builds is SD1.x-shaped.
-     */
+    /** SDXL's UNet takes added (text_time) conditioning; the other families are told apart by ModelFamily. */
     static String family(JsonNode unet, ClipTextConfig te) {
         if (unet.hasNonNull("addition_embed_type")) return "SDXL";
-        boolean sd2 = unet.path("cross_attention_dim").asInt() == 1024
-                || (unet.path("use_linear_projection").asBoolean(false) && te.hiddenAct().equals("gelu"));
-        return sd2 ? "SD2.x" : "SD1.x";
+        ModelFamily f = ModelFamily.fromConfigs(unet, te);
+        return f == null ? "unsupported" : f.label();
     }
 
     private static Component component(Path dir, String name, Module module) throws IOException {

@@ -21,6 +21,9 @@ import sdtrainer.io.SafeTensorsWriter;
 import sdtrainer.io.TensorData;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
+import sdtrainer.pipeline.format.ModelFamily;
+import sdtrainer.pipeline.format.SingleFile;
+import sdtrainer.pipeline.format.SingleFileLayout;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,9 +35,12 @@ import java.util.Map;
 import java.util.stream.Stream;
 import java.util.List;
 
-/** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory; owns its parameters' memory. */
+/** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory or a single file; owns its parameters' memory. */
 public final class StableDiffusion implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StableDiffusion.class);
     private final Path dir;
+    private final Path configDir;
+    private final ModelFamily family;
     private final NDManager manager;
     private final ClipTokenizer tokenizer;
     private final ClipTextModel textEncoder;
@@ -43,9 +49,11 @@ public final class StableDiffusion implements AutoCloseable {
     private NoiseSchedule schedule;
     private LongPromptEncoder promptEncoder;
 
-    private StableDiffusion(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTextModel textEncoder,
-                            UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule) {
+    private StableDiffusion(Path dir, Path configDir, ModelFamily family, NDManager manager, ClipTokenizer tokenizer,
+                            ClipTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule) {
         this.dir = dir;
+        this.configDir = configDir;
+        this.family = family;
         this.manager = manager;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -56,23 +64,61 @@ public final class StableDiffusion implements AutoCloseable {
     }
 
     public static StableDiffusion load(Path dir, Device device) throws IOException {
-        ModelDirectory.check(dir);
+        return load(ModelSource.of(dir), device);
+    }
+
+    /**
+     * Loads a diffusers folder, or an original-layout single file with the configs of {@code --model_config} or
+     * the shipped ones for its family; every tensor is checked against the config before any is read.
+     */
+    public static StableDiffusion load(ModelSource source, Device device) throws IOException {
+        Path dir = source.model();
+        if (source.singleFile()) source.requireUsable(true);
+        else ModelDirectory.check(dir);
         NDManager manager = NDManager.newBaseManager(device);
-        try {
+        try (SafeTensorsSet file = source.singleFile() ? SafeTensorsSet.open(dir) : null) {
+            ModelFamily family = file == null ? null : ModelFamily.detect(dir, file.names());
+            Path configDir = source.configDir(family);
             NoiseSchedule schedule = new NoiseSchedule(SchedulerConfig.read(
-                    dir.resolve(ModelDirectory.SCHEDULER).resolve("scheduler_config.json")));
-            ClipTokenizer tokenizer = ClipTokenizer.load(dir.resolve(ModelDirectory.TOKENIZER));
-            ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER)));
-            UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(dir, ModelDirectory.UNET)));
-            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(dir, ModelDirectory.VAE)));
-            // position_ids is a non-persistent buffer in recent transformers; older checkpoints still carry it
-            loadWeights(te, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
-            loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
-            loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
-            return new StableDiffusion(dir, manager, tokenizer, te, unet, vae, schedule);
+                    configDir.resolve(ModelDirectory.SCHEDULER).resolve("scheduler_config.json")));
+            ClipTokenizer tokenizer = ClipTokenizer.load(configDir.resolve(ModelDirectory.TOKENIZER));
+            ClipTextConfig teConfig = ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER));
+            ClipTextModel te = new ClipTextModel(teConfig);
+            JsonNode unetJson = ModelDirectory.config(configDir, ModelDirectory.UNET);
+            UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(unetJson));
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE)));
+            if (file != null) {
+                SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
+                        SingleFile.parameters(unet, vae, te), manager, "");
+            } else {
+                family = ModelFamily.fromConfigs(unetJson, teConfig);
+                // position_ids is a non-persistent buffer in recent transformers; older checkpoints still carry it
+                loadWeights(te, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
+                loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
+                loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
+            }
+            return new StableDiffusion(dir, configDir, family, manager, tokenizer, te, unet, vae, schedule);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
+        }
+    }
+
+    /**
+     * Loads only the VAE of a single file (its config from --model_config or the shipped one for the file's
+     * family), owned by {@code manager}: what latent caching needs, without reading the UNet or text encoder.
+     */
+    public static AutoencoderKL loadSingleFileVae(ModelSource source, NDManager manager) throws IOException {
+        source.requireUsable(false);
+        try (SafeTensorsSet file = SafeTensorsSet.open(source.model())) {
+            ModelFamily family = ModelFamily.detect(source.model(), file.names());
+            Path configDir = source.configDir(family);
+            ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER)));
+            UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(configDir, ModelDirectory.UNET)));
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE)));
+            SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
+                    SingleFile.parameters(unet, vae, te), manager, SingleFileLayout.VAE);
+            return vae;
         }
     }
 
@@ -83,7 +129,10 @@ public final class StableDiffusion implements AutoCloseable {
         }
     }
 
+    /** What --model named: the diffusers folder or the single file. */
     public Path directory() { return dir; }
+    /** The family the model was recognised as; null for a folder whose configs describe none we know (SDXL-style). */
+    public ModelFamily family() { return family; }
     public NDManager manager() { return manager; }
     public ClipTokenizer tokenizer() { return tokenizer; }
     public ClipTextModel textEncoder() { return textEncoder; }
@@ -132,14 +181,14 @@ public final class StableDiffusion implements AutoCloseable {
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, out.getFileName() + ".saving-");
         try {
-            copyIfPresent(dir.resolve("model_index.json"), tmp.resolve("model_index.json"));
-            copyTree(dir.resolve(ModelDirectory.TOKENIZER), tmp.resolve(ModelDirectory.TOKENIZER));
-            copyTree(dir.resolve(ModelDirectory.SCHEDULER), tmp.resolve(ModelDirectory.SCHEDULER));
+            copyIfPresent(configDir.resolve("model_index.json"), tmp.resolve("model_index.json"));
+            copyTree(configDir.resolve(ModelDirectory.TOKENIZER), tmp.resolve(ModelDirectory.TOKENIZER));
+            copyTree(configDir.resolve(ModelDirectory.SCHEDULER), tmp.resolve(ModelDirectory.SCHEDULER));
             Map<String, Module> parts = Map.of(ModelDirectory.TEXT_ENCODER, textEncoder, ModelDirectory.UNET, unet,
                     ModelDirectory.VAE, vae);
             for (Map.Entry<String, Module> e : parts.entrySet()) {
                 Path compDir = Files.createDirectories(tmp.resolve(e.getKey()));
-                Files.copy(dir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"));
+                Files.copy(configDir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"));
                 Map<String, TensorData> tensors = new LinkedHashMap<>();
                 e.getValue().namedParameters().forEach((k, p) -> tensors.put(k, TensorData.fromNDArray(p.get())));
                 SafeTensorsWriter.writeModel(compDir, ModelDirectory.weightsBaseName(e.getKey()), tensors,
@@ -157,6 +206,17 @@ public final class StableDiffusion implements AutoCloseable {
             deleteTree(tmp);
             throw e;
         }
+    }
+
+    /**
+     * Writes the model as one original-layout {@code .safetensors} file (what A1111, ComfyUI and kohya read), for
+     * its family, atomically, floating tensors in {@code precision}; SD 2.x files get the unused final resblock.
+     */
+    public void saveSingleFile(Path file, DType precision) throws IOException {
+        if (family == null) throw new IOException("this model's family has no single-file layout we can write; save it as a diffusers folder");
+        SingleFile.save(file, SingleFileLayout.of(family, unet, vae, textEncoder, true),
+                SingleFile.parameters(unet, vae, textEncoder), precision);
+        LOG.info("saved {} model as single file {}", family, file);
     }
 
     private static final long MAX_SHARD_BYTES = 10L << 30;
@@ -188,7 +248,7 @@ public final class StableDiffusion implements AutoCloseable {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) return;
         try (Stream<Path> all = Files.walk(root)) {
             for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) Files.delete(p);

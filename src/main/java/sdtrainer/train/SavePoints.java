@@ -130,6 +130,10 @@ final class SavePoints {
             Path file = out.resolveSibling(out.getFileName() + ".safetensors");
             network.save(file, kohyaMetadata(state, epochsDone, out), precision);
             LOG.info("saved {}{} to {} (epoch {}, step {})", run.cfg().network(), what, file, epochsDone, state.step());
+        } else if (run.cfg().saveFormat() == sdtrainer.config.SaveFormat.SINGLE_FILE) {
+            Path file = out.resolveSibling(out.getFileName() + ".safetensors");
+            sd.saveSingleFile(file, precision);
+            LOG.info("saved model{} to {} (epoch {}, step {})", what, file, epochsDone, state.step());
         } else {
             sd.save(out, precision);
             LOG.info("saved model{} to {} (epoch {}, step {})", what, out, epochsDone, state.step());

@@ -65,7 +65,7 @@ class ConfigValidatorTest {
         values.clear();
         List<String> problems = problemsWith();
         assertEquals(List.of(
-                "--model is required; give the diffusers model directory",
+                "--model is required; give a diffusers model folder or a single .safetensors file",
                 "--dataset is required; give the dataset directory",
                 "--output is required; give the path the trained weights are written to",
                 "--image_log is required; give a directory for sample images"), problems);

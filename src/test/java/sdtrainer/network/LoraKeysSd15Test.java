@@ -50,14 +50,7 @@ class LoraKeysSd15Test {
         UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(json.readTree(UNET)));
         ClipTextModel te = new ClipTextModel(ClipTextConfig.from(json.readTree(TEXT_ENCODER)));
         int rank = 4;
-        Map<String, String> expected = new TreeMap<>();
-        for (JsonNode m : json.readTree(KEYS.toFile()).get("modules")) {
-            if (!m.get("in_default").asBoolean()) continue;
-            String name = m.get("name").asText();
-            expected.put(name + ".lora_down.weight", shape(m.get("lora_down_shape"), rank));
-            expected.put(name + ".lora_up.weight", shape(m.get("lora_up_shape"), rank));
-            expected.put(name + ".alpha", "[]");
-        }
+        Map<String, String> expected = kohyaKeys("in_default", m -> rank);
         assertEquals(264 * 3, expected.size());
 
         Path file = tmp.resolve("sd15.safetensors");
@@ -83,6 +76,20 @@ class LoraKeysSd15Test {
             assertTrue(e.getMessage().contains("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q (in 320, out 320)"),
                     e.getMessage());
         }
+    }
+
+    /** File key -> shape of kohya's modules with {@code flag} set, each "r" replaced by {@code rank} of its entry. */
+    static Map<String, String> kohyaKeys(String flag, java.util.function.ToIntFunction<JsonNode> rank) throws java.io.IOException {
+        Map<String, String> expected = new TreeMap<>();
+        for (JsonNode m : new ObjectMapper().readTree(KEYS.toFile()).get("modules")) {
+            if (!m.get(flag).asBoolean()) continue;
+            String name = m.get("name").asText();
+            int r = rank.applyAsInt(m);
+            expected.put(name + ".lora_down.weight", shape(m.get("lora_down_shape"), r));
+            expected.put(name + ".lora_up.weight", shape(m.get("lora_up_shape"), r));
+            expected.put(name + ".alpha", "[]");
+        }
+        return expected;
     }
 
     private static String shape(JsonNode dims, int rank) {

@@ -7,12 +7,14 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import sdtrainer.cli.DeviceOption;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import sdtrainer.cli.EngineInfo;
 import sdtrainer.io.SafeTensorsSet;
@@ -20,6 +22,8 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
 import sdtrainer.nn.StateDict;
 import sdtrainer.pipeline.ModelDirectory;
+import sdtrainer.pipeline.ModelSource;
+import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.preprocess.Latent;
 import sdtrainer.preprocess.Progress;
 
@@ -43,9 +47,14 @@ public final class LatentCommand implements Callable<Integer> {
             description = "folder for the <stem>.npy latents (created if missing); the dataset folder for training")
     private Path outputPath;
 
-    @Option(names = {"--model", "-m"}, required = true, paramLabel = "DIR",
-            description = "diffusers model directory (its vae/ is used), or a VAE folder itself")
+    @Option(names = {"--model", "-m"}, required = true, paramLabel = "DIR|FILE",
+            description = "diffusers model folder (its vae/ is used), a VAE folder itself, or a single-file"
+                + " .safetensors checkpoint (SD 1.x/2.x, its VAE is used)")
     private Path model;
+
+    @Option(names = "--model_config", paramLabel = "DIR",
+            description = "diffusers folder whose vae/config.json describes a single-file --model (default: the shipped one)")
+    private Path modelConfig;
 
     @Option(names = {"--batch_size", "-b"}, defaultValue = "10", paramLabel = "N",
             description = "images encoded together (default: ${DEFAULT-VALUE})")
@@ -78,11 +87,17 @@ public final class LatentCommand implements Callable<Integer> {
         Latent.Options options = common.options(() -> new Latent.Options(batchSize, start, end, parseMode(), seed));
         int workers = common.workers();
         common.requireDirectory(directory, "--directory");
-        common.requireDirectory(model, "--model");
+        ModelSource single = Files.isRegularFile(model)
+                ? new ModelSource(model, Optional.ofNullable(modelConfig), Optional.empty()) : null;
+        if (single != null) {
+            single.problem(false).ifPresent(p -> { throw new ParameterException(spec.commandLine(), p); });
+        } else {
+            common.requireDirectory(model, "--model");
+        }
         EngineInfo engine = device.start(0);
         PrintWriter err = spec.commandLine().getErr();
         try (NDManager manager = NDManager.newBaseManager(engine.device())) {
-            AutoencoderKL vae = loadVae(model, manager);
+            AutoencoderKL vae = single != null ? StableDiffusion.loadSingleFileVae(single, manager) : loadVae(model, manager);
             Progress.Summary summary = Latent.run(directory, outputPath, vae, manager, options, workers,
                     common.progress());
             return summary.anyFailed() ? 1 : 0;
