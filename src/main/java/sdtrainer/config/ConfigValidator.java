@@ -47,8 +47,34 @@ public final class ConfigValidator {
                 problems.add("--device '" + device + "' is not a device; give cpu, cuda or cuda:N (N = GPU index)"));
         check(problems, !config.mask() || config.useBucket(),
                 "--mask needs --use_bucket: masks come with the bucketed dataset made by preprocess");
+        checkSampling(config, problems);
         return problems;
     }
+
+    // --- sample images (issue 13) ---
+    private static void checkSampling(TrainConfig config, List<String> problems) {
+        config.samplePrompts().ifPresent(file -> {
+            if (!Files.isRegularFile(file)) {
+                problems.add("--sample_prompts " + file + ": no such file; give a prompt file (.txt, .toml or .json)");
+            } else {
+                try {
+                    sdtrainer.pipeline.SamplePromptFile.read(file);
+                } catch (IllegalArgumentException e) {
+                    problems.add("--sample_prompts " + e.getMessage());
+                } catch (java.io.IOException e) {
+                    problems.add("--sample_prompts " + file + ": cannot be read: " + e.getMessage());
+                }
+            }
+        });
+        try {
+            sdtrainer.diffusion.Samplers.canonical(config.sampleSampler());
+        } catch (IllegalArgumentException e) {
+            problems.add("--sample_sampler: " + e.getMessage());
+        }
+        config.sampleEveryNSteps().ifPresent(n -> check(problems, n >= 1, "--sample_every_n_steps " + n + " must be at least 1"));
+        config.sampleEveryNEpochs().ifPresent(n -> check(problems, n >= 1, "--sample_every_n_epochs " + n + " must be at least 1"));
+    }
+    // --- end of sample images ---
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
         required(problems, "--model", "the diffusers model directory", config.model()).ifPresent(model -> {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import picocli.CommandLine.Option;
 
@@ -168,6 +169,32 @@ public final class TrainConfig {
     @Option(names = "--log_dir", paramLabel = "DIR", description = "directory for TensorBoard event files (default: none)")
     private Path logDir;
 
+    // --- sample images at save points (issue 13: samplers and sample prompts) ---
+
+    @JsonProperty("sample_prompts")
+    @Option(names = "--sample_prompts", paramLabel = "FILE",
+            description = "kohya-style prompt file (.txt lines with --n --w --h --s --l --d --ss, or .toml/.json) for sample images")
+    private Path samplePrompts;
+
+    @JsonProperty("sample_sampler")
+    @Option(names = "--sample_sampler", paramLabel = "NAME",
+            description = "sampler of sample images: ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, heun, ddpm (default: ${DEFAULT-VALUE})")
+    private String sampleSampler = "ddim";
+
+    @JsonProperty("sample_every_n_steps")
+    @Option(names = "--sample_every_n_steps", paramLabel = "N", description = "also draw samples every N optimizer steps (default: off)")
+    private Integer sampleEveryNSteps;
+
+    @JsonProperty("sample_every_n_epochs")
+    @Option(names = "--sample_every_n_epochs", paramLabel = "N", description = "draw samples every N epochs (default: at the save points)")
+    private Integer sampleEveryNEpochs;
+
+    @JsonProperty("sample_at_first")
+    @Option(names = "--sample_at_first", negatable = true, description = "draw samples before step 1: the base model's images to compare with")
+    private boolean sampleAtFirst;
+
+    // --- end of sample images ---
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -307,6 +334,32 @@ public final class TrainConfig {
     public Optional<Path> logDir() {
         return Optional.ofNullable(logDir);
     }
+
+    // --- sample images at save points (issue 13) ---
+
+    public Optional<Path> samplePrompts() {
+        return Optional.ofNullable(samplePrompts);
+    }
+
+    public String sampleSampler() {
+        return sampleSampler;
+    }
+
+    /** Empty: no step-based samples. */
+    public OptionalInt sampleEveryNSteps() {
+        return sampleEveryNSteps == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNSteps);
+    }
+
+    /** Empty: samples at the save points (every --save_n_epochs). */
+    public OptionalInt sampleEveryNEpochs() {
+        return sampleEveryNEpochs == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNEpochs);
+    }
+
+    public boolean sampleAtFirst() {
+        return sampleAtFirst;
+    }
+
+    // --- end of sample images ---
 
     // The option texts as given, for validation messages that quote what the user typed.
 

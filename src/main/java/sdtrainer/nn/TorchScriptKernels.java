@@ -21,8 +21,8 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (its
- * source and a pickled instance in the archive layout torch.jit.save uses), so no Python is needed. Calls go
- * through DJL's module forward in training mode and so stay in the autograd graph. The module has no
+ * source and a pickled instance in the archive layout torch.jit.save uses), so no Python is needed. With
+ * autograd on, calls go through DJL's module forward in training mode and so stay in the autograd graph. The module has no
  * parameters, so one instance serves every device.
  */
 final class TorchScriptKernels {
@@ -62,7 +62,8 @@ final class TorchScriptKernels {
         // q first: the result joins the manager of the first input
         NDList inputs = mask == null ? new NDList(q, k, v, kernels.attention())
                 : new NDList(q, k, v, mask, kernels.maskedAttention());
-        return IValueUtils.forward(kernels.module(), inputs, true).singletonOrThrow();
+        // with autograd off (sampling) DJL runs the method under its no-grad guard, building no graph
+        return IValueUtils.forward(kernels.module(), inputs, JniUtils.isGradMode()).singletonOrThrow();
     }
 
     private static Kernels loadOrWarn() {

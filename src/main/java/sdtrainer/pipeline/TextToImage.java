@@ -13,8 +13,12 @@ import sdtrainer.diffusion.Samplers;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 
 /** txt2img as diffusers' StableDiffusionPipeline: a chosen sampler and classifier-free guidance. */
 public final class TextToImage {
@@ -40,6 +44,8 @@ public final class TextToImage {
         void onStep(int i, float timestep, NDArray guided, NDArray latents);
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(TextToImage.class);
+
     private TextToImage() {}
 
     /**
@@ -55,14 +61,22 @@ public final class TextToImage {
                         + r.width() + "x" + r.height());
             }
             int b = r.prompts().size();
+            long t0 = System.nanoTime();
             NDArray cond = sd.encodePrompts(r.prompts(), m);
             NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
             Shape shape = new Shape(b, sd.unet().config.inChannels(), r.height() / f, r.width() / f);
             Noise noise = new Noise(r.seed());
             NDArray latents = noise.gaussian(m, shape, m.getDevice());
+            long t1 = System.nanoTime();
             NDArray out = denoise(sd, sampler, cond, uncond, latents, r.steps(), r.guidance(),
                     (mm, s) -> noise.gaussian(mm, s, mm.getDevice()), null);
-            return decodeToUnit(sd, out);
+            long t2 = System.nanoTime();
+            NDArray images = decodeToUnit(sd, out);
+            out.close();
+            long t3 = System.nanoTime();
+            LOG.info(String.format(Locale.ROOT, "sample %dx%d x%d, %s: text %.0f ms, denoise %.3f s/step (%d steps), decode %.0f ms",
+                    r.width(), r.height(), b, r.sampler(), (t1 - t0) / 1e6, (t2 - t1) / 1e9 / r.steps(), r.steps(), (t3 - t2) / 1e6));
+            return images;
         }
     }
 
