@@ -79,8 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
                 network = NetworkFactory.create(sd, "lora", lora, 1.0, 4, false, trainEncoder, sd.manager(), 0);
                 network.attach();
             }
-            Trainer trainer = new Trainer(cfg, sd, null, network, new PrintStream(PrintStream.nullOutputStream()), false);
-            report(trainer.benchmark(batch, 2, steps), steps, batchSize, engine.device());
+            report(Trainer.benchmark(cfg, sd, network, batch, 2, steps), steps, batchSize, engine.device());
         }
         return CommandLine.ExitCode.OK;
     }

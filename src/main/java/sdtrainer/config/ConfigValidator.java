@@ -47,8 +47,28 @@ public final class ConfigValidator {
                 problems.add("--device '" + device + "' is not a device; give cpu, cuda or cuda:N (N = GPU index)"));
         check(problems, !config.mask() || config.useBucket(),
                 "--mask needs --use_bucket: masks come with the bucketed dataset made by preprocess");
+        longRuns(config, problems);
         checkSampling(config, problems);
         return problems;
+    }
+
+    /** Long runs (issue 10): state, resume, accumulation, EMA, clipping. */
+    private static void longRuns(TrainConfig config, List<String> problems) {
+        check(problems, config.saveStateEveryNSteps() >= 0, "--save_state_every_n_steps " + config.saveStateEveryNSteps()
+                + " is negative; give N >= 1, or 0 to save the state only at save points");
+        check(problems, config.saveStateEveryNSteps() == 0 || config.saveState(),
+                "--save_state_every_n_steps needs --save_state");
+        check(problems, config.gradientAccumulationSteps() >= 1, "--gradient_accumulation_steps "
+                + config.gradientAccumulationSteps() + " must be at least 1");
+        check(problems, config.emaDecay() >= 0 && config.emaDecay() < 1, "--ema_decay " + config.emaDecay()
+                + " must lie in [0, 1), e.g. 0.999; 0 turns EMA off");
+        check(problems, !config.emaWarmup() || config.emaDecay() > 0, "--ema_warmup needs --ema_decay D");
+        check(problems, "same".equals(config.emaDevice()) || "cpu".equals(config.emaDevice()),
+                "--ema_device '" + config.emaDevice() + "' is not one of same, cpu");
+        check(problems, config.maxGradNorm() >= 0 && Double.isFinite(config.maxGradNorm()),
+                "--max_grad_norm " + config.maxGradNorm() + " must be a finite number >= 0 (0 = no clipping), e.g. 1.0");
+        config.resume().ifPresent(dir -> check(problems, sdtrainer.io.AtomicDirectory.current(dir) != null,
+                "--resume " + dir + ": no such directory; give the <output>-state directory that --save_state wrote"));
     }
 
     // --- sample images (issue 13) ---

@@ -195,6 +195,46 @@ public final class TrainConfig {
 
     // --- end of sample images ---
 
+    // Long runs (issue 10): training state, resume, gradient accumulation, EMA, gradient clipping.
+
+    @JsonProperty("save_state")
+    @Option(names = "--save_state", negatable = true,
+            description = "at every save and on Ctrl-C/SIGTERM, write the whole training state to <output>-state/")
+    private boolean saveState;
+
+    @JsonProperty("save_state_every_n_steps")
+    @Option(names = "--save_state_every_n_steps", paramLabel = "N",
+            description = "also write the training state every N optimizer steps; 0 = only at saves (default: ${DEFAULT-VALUE})")
+    private int saveStateEveryNSteps;
+
+    @JsonProperty("resume")
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue a run from the training state in DIR (<output>-state)")
+    private Path resume;
+
+    @JsonProperty("gradient_accumulation_steps")
+    @Option(names = "--gradient_accumulation_steps", paramLabel = "N",
+            description = "micro-batches of batch_size per optimizer step (default: ${DEFAULT-VALUE})")
+    private int gradientAccumulationSteps = 1;
+
+    @JsonProperty("ema_decay")
+    @Option(names = "--ema_decay", paramLabel = "D",
+            description = "keep an EMA of the trained weights with this decay, e.g. 0.999; 0 = off (default: ${DEFAULT-VALUE})")
+    private double emaDecay;
+
+    @JsonProperty("ema_warmup")
+    @Option(names = "--ema_warmup", negatable = true, description = "EMA decay min(D, (1+step)/(10+step)), as diffusers' EMAModel")
+    private boolean emaWarmup;
+
+    @JsonProperty("ema_device")
+    @Option(names = "--ema_device", paramLabel = "DEV",
+            description = "where the EMA lives: same (the training device) or cpu (default: ${DEFAULT-VALUE})")
+    private String emaDevice = "same";
+
+    @JsonProperty("max_grad_norm")
+    @Option(names = "--max_grad_norm", paramLabel = "X",
+            description = "clip the global L2 norm of the gradients to X; 0 = off (default: ${DEFAULT-VALUE})")
+    private double maxGradNorm;
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -360,6 +400,41 @@ public final class TrainConfig {
     }
 
     // --- end of sample images ---
+
+    // Long runs (issue 10)
+
+    public boolean saveState() {
+        return saveState;
+    }
+
+    public int saveStateEveryNSteps() {
+        return saveStateEveryNSteps;
+    }
+
+    public Optional<Path> resume() {
+        return Optional.ofNullable(resume);
+    }
+
+    public int gradientAccumulationSteps() {
+        return gradientAccumulationSteps;
+    }
+
+    public double emaDecay() {
+        return emaDecay;
+    }
+
+    public boolean emaWarmup() {
+        return emaWarmup;
+    }
+
+    /** {@code same} or {@code cpu}. */
+    public String emaDevice() {
+        return emaDevice;
+    }
+
+    public double maxGradNorm() {
+        return maxGradNorm;
+    }
 
     // The option texts as given, for validation messages that quote what the user typed.
 

@@ -22,8 +22,8 @@ import java.util.Locale;
 import java.util.OptionalInt;
 
 /**
- * Sample images during training: when to draw them (--sample_at_first, --sample_every_n_steps,
- * --sample_every_n_epochs, else at the save points) and drawing them: the --sample_prompts file's prompts, each
+ * Sample images during training: when to draw them besides the save points (--sample_at_first,
+ * --sample_every_n_steps, --sample_every_n_epochs) and drawing them: the --sample_prompts file's prompts, each
  * with its own settings, or else --prompt / the last batch's captions. Each image goes to --image_log, to
  * TensorBoard under one tag per sample (index and prompt-file line) with the prompt as its description, and into
  * the report's save points.
@@ -71,13 +71,9 @@ public final class SampleImages {
         return everyNSteps.isPresent() && step % everyNSteps.getAsInt() == 0 && step != lastDrawnStep;
     }
 
-    /**
-     * After a pass that ended epochs firstEpoch..lastEpoch at {@code step}; {@code savePoint} whether weights are
-     * saved there (the default sample points).
-     */
-    public boolean dueAfterEpochs(int firstEpoch, int lastEpoch, long step, boolean savePoint) {
-        if (step == lastDrawnStep) return false;
-        if (everyNEpochs.isEmpty()) return savePoint;
+    /** After a pass that ended epochs firstEpoch..lastEpoch at {@code step}. */
+    public boolean dueAfterEpochs(int firstEpoch, int lastEpoch, long step) {
+        if (everyNEpochs.isEmpty() || step == lastDrawnStep) return false;
         for (int e = firstEpoch; e <= lastEpoch; e++) if (e % everyNEpochs.getAsInt() == 0) return true;
         return false;
     }
@@ -89,8 +85,8 @@ public final class SampleImages {
     public Report.SavePoint draw(StableDiffusion sd, int epoch, long step, boolean byEpoch, List<String> captions,
                                  int width, int height, TensorBoardWriter tb) throws IOException {
         lastDrawnStep = step;
-        SamplePrompt.Defaults defaults = new SamplePrompt.Defaults(Trainer.DEFAULT_NEGATIVE, width, height, steps,
-                Trainer.SAMPLE_GUIDANCE, Trainer.SAMPLE_SEED, sampler);
+        SamplePrompt.Defaults defaults = new SamplePrompt.Defaults(SavePoints.DEFAULT_NEGATIVE, width, height, steps,
+                SavePoints.SAMPLE_GUIDANCE, SavePoints.SAMPLE_SEED, sampler);
         List<Path> files = new ArrayList<>();
         List<String> texts = new ArrayList<>();
         try (NDManager m = sd.manager().newSubManager()) {
@@ -102,8 +98,10 @@ public final class SampleImages {
                     images.close();
                 }
             } else {
-                int count = Math.min(captions.size(), CAPTION_SAMPLES);
+                // before step 1 there are no captions yet: --prompt once, or nothing to draw
+                int count = captions.isEmpty() && prompt != null ? 1 : Math.min(captions.size(), CAPTION_SAMPLES);
                 List<String> prompts = prompt != null ? Collections.nCopies(count, prompt) : captions.subList(0, count);
+                if (prompts.isEmpty()) return new Report.SavePoint(epoch, step, files, texts);
                 TextToImage.Request r = new TextToImage.Request(prompts, defaults.negativePrompt(), width, height, steps,
                         defaults.guidance(), defaults.seed(), sampler);
                 NDArray images = TextToImage.generate(sd, r, m);

@@ -1,7 +1,6 @@
 package sdtrainer.train;
 
 import sdtrainer.config.StepRange;
-import sdtrainer.nn.Noise;
 
 /** Training timesteps: uniform integers in [floor(a*T), floor(b*T)) for {@code --step_range a,b}. */
 public record TimestepRange(int lo, int hi) {
@@ -15,9 +14,5 @@ public record TimestepRange(int lo, int hi) {
         int hi = (int) Math.floor(range.to() * numTrainTimesteps);
         // a range narrower than one timestep still trains on its lower end
         return new TimestepRange(lo, Math.max(lo + 1, hi));
-    }
-
-    public long[] sample(Noise noise, int count) {
-        return noise.integers(count, lo, hi);
     }
 }

@@ -8,7 +8,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 import sdtrainer.pipeline.StableDiffusion;
-import sdtrainer.train.DiffusionLoss;
+import sdtrainer.train.Noising;
+import sdtrainer.train.Objective;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,8 @@ class CheckpointingTest {
             NDArray context = sd.encodePrompts(java.util.List.of("a red circle", "a blue square"), m);
             if (!trainEncoder) context = context.stopGradient();
             Checkpointing ck = checkpoint ? new Checkpointing(trainEncoder) : null;
-            DiffusionLoss.Result r = DiffusionLoss.compute(sd.unet(), sd.schedule(), latents, context, noise, t, false, null, ck);
+            Objective.Outcome r = Objective.of(sd.schedule(), false).compute(sd.unet(), latents,
+                    Noising.Noised.of(sd.schedule(), latents, noise, t), context, null, ck);
             gc.backward(r.loss());
             if (ck != null) ck.backward();
         }

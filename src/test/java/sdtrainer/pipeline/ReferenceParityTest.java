@@ -21,7 +21,8 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.train.optim.AdamW;
 import sdtrainer.train.optim.ParamGroup;
-import sdtrainer.train.DiffusionLoss;
+import sdtrainer.train.Noising;
+import sdtrainer.train.Objective;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -237,13 +238,13 @@ class ReferenceParityTest {
             fresh.unet().setRequiresGrad(true);
             fresh.unet().setTraining(true);
             boolean v = k.json().path("params").path("prediction_type").asText("epsilon").equals("v_prediction");
-            DiffusionLoss.Result r;
+            Noising.Noised noised = Noising.Noised.of(fresh.schedule(), k.in("latents"), k.in("noise"), k.in("timesteps"));
+            Objective.Outcome r;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                r = DiffusionLoss.compute(fresh.unet(), fresh.schedule(), k.in("latents"), context, k.in("noise"),
-                        k.in("timesteps"), v, null);
+                r = Objective.of(fresh.schedule(), v).compute(fresh.unet(), k.in("latents"), noised, context, null, null);
                 gc.backward(r.loss());
             }
-            k.check("noisy_latents", r.noisy());
+            k.check("noisy_latents", noised.noisy());
             k.check("target", r.target());
             k.check("model_pred", r.prediction());
             k.check("loss", r.loss());

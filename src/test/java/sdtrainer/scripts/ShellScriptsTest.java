@@ -154,4 +154,24 @@ class ShellScriptsTest {
         assertTrue(line.contains("--lr 5e-6 --lr_scheduler constant"), line);
         assertTrue(args.contains("--gradient_checkpointing") && !line.contains("--network"), line);
     }
+    @Test
+    void resumeContinuesFromTheStateWithItsOwnConfig(@TempDir Path dir) throws IOException, InterruptedException {
+        assumeTrue(onPath("bash"), "needs bash");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path fakeJava = bin.resolve("java");
+        Files.writeString(fakeJava, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
+        assertTrue(fakeJava.toFile().setExecutable(true));
+        Path jar = Files.createFile(dir.resolve("fake.jar"));
+        Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "JAR", jar.toString(), "DEVICE", "cpu");
+        // a save killed between its renames: only the copy set aside is complete
+        Path aside = Files.createDirectories(dir.resolve("lora-state.old"));
+        Files.writeString(aside.resolve("config.yaml"), "model: m\n");
+        Result r = run(dir, env, "bash", "scripts/resume.sh", dir.resolve("lora-state").toString(), "--epochs", "30");
+        assertEquals(0, r.exit(), r.stderr());
+        assertEquals(List.of("-jar", jar.toString(), "--config", aside.resolve("config.yaml").toString(), "--resume",
+                aside.toString(), "--device", "cpu", "--save_state", "--epochs", "30"), r.stdout().lines().toList());
+        Result none = run(dir, env, "bash", "scripts/resume.sh", dir.resolve("nothing").toString());
+        assertEquals(2, none.exit());
+        assertTrue(none.stderr().contains("is not a training state"), none.stderr());
+    }
 }

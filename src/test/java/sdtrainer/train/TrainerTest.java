@@ -238,7 +238,9 @@ public class TrainerTest {
     void stepRangeBoundsTheTimesteps() {
         TimestepRange r = TimestepRange.of(StepRange.parse("0.2,0.5"), 1000);
         assertEquals(new TimestepRange(200, 500), r);
-        long[] t = r.sample(new Noise(1), 20000);
+        List<RunRandom.SampleKey> keys = new ArrayList<>();
+        for (int i = 0; i < 20000; i++) keys.add(new RunRandom.SampleKey(0, i, 0));
+        long[] t = new BatchDraws(new RunRandom(1), keys, 1).timesteps(r);
         long min = java.util.Arrays.stream(t).min().orElseThrow(), max = java.util.Arrays.stream(t).max().orElseThrow();
         assertEquals(200, min);
         assertEquals(499, max);
@@ -253,19 +255,28 @@ public class TrainerTest {
             NDArray noise = n.gaussian(m, lat.getShape(), m.getDevice());
             NDArray ctx = n.gaussian(m, new ai.djl.ndarray.types.Shape(2, 77, 32), m.getDevice());
             NDArray t = m.create(new long[] {100, 700});
+            Noising.Noised noised = Noising.Noised.of(sd.schedule(), lat, noise, t);
+            Objective eps = Objective.of(sd.schedule(), false);
             try (var ignored = new sdtrainer.nn.NoGrad()) {
-                var plain = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, null);
-                var ones = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, m.ones(new ai.djl.ndarray.types.Shape(2, 8, 8)));
-                var zeros = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, m.zeros(new ai.djl.ndarray.types.Shape(2, 8, 8)));
+                var plain = eps.compute(sd.unet(), lat, noised, ctx, null, null);
+                var ones = eps.compute(sd.unet(), lat, noised, ctx, m.ones(new ai.djl.ndarray.types.Shape(2, 8, 8)), null);
+                var zeros = eps.compute(sd.unet(), lat, noised, ctx, m.zeros(new ai.djl.ndarray.types.Shape(2, 8, 8)), null);
                 assertEquals(plain.loss().getFloat(), ones.loss().getFloat());
                 assertEquals(0f, zeros.loss().getFloat());
                 // a mask on one half only: the loss is the masked half's squared error over all elements
                 NDArray half = m.zeros(new ai.djl.ndarray.types.Shape(2, 8, 8));
                 half.set(new ai.djl.ndarray.index.NDIndex(":, :4, :"), 1f);
-                float masked = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, false, half).loss().getFloat();
+                float masked = eps.compute(sd.unet(), lat, noised, ctx, half, null).loss().getFloat();
                 float expected = plain.prediction().sub(noise).get(":, :, :4, :").square().sum().getFloat() / (2 * 4 * 8 * 8);
                 assertEquals(expected, masked, 1e-6);
-                var v = DiffusionLoss.compute(sd.unet(), sd.schedule(), lat, ctx, noise, t, true, null);
+                // a graded mask weights each position: 0.25 on one half scales its squared error by 1/16
+                NDArray graded = m.ones(new ai.djl.ndarray.types.Shape(2, 8, 8));
+                graded.set(new ai.djl.ndarray.index.NDIndex(":, 4:, :"), 0.25f);
+                NDArray diff2 = plain.prediction().sub(noise).square();
+                float weighted = (diff2.get(":, :, :4, :").sum().getFloat() + diff2.get(":, :, 4:, :").sum().getFloat() / 16)
+                        / (2 * 4 * 8 * 8);
+                assertEquals(weighted, eps.compute(sd.unet(), lat, noised, ctx, graded, null).loss().getFloat(), 1e-6);
+                var v = Objective.of(sd.schedule(), true).compute(sd.unet(), lat, noised, ctx, null, null);
                 assertArrayEquals(sd.schedule().velocity(lat, noise, t).toFloatArray(), v.target().toFloatArray());
                 assertArrayEquals(noise.toFloatArray(), plain.target().toFloatArray());
             }
