@@ -186,7 +186,7 @@ public final class TrainConfig {
     private Integer sampleEveryNSteps;
 
     @JsonProperty("sample_every_n_epochs")
-    @Option(names = "--sample_every_n_epochs", paramLabel = "N", description = "draw samples every N epochs (default: at the save points)")
+    @Option(names = "--sample_every_n_epochs", paramLabel = "N", description = "also draw samples every N epochs; they are always drawn at save points (default: off)")
     private Integer sampleEveryNEpochs;
 
     @JsonProperty("sample_at_first")
@@ -390,7 +390,7 @@ public final class TrainConfig {
         return sampleEveryNSteps == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNSteps);
     }
 
-    /** Empty: samples at the save points (every --save_n_epochs). */
+    /** Empty: samples only at the save points (every --save_n_epochs) and the other sample options. */
     public OptionalInt sampleEveryNEpochs() {
         return sampleEveryNEpochs == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNEpochs);
     }

@@ -7,36 +7,16 @@ import sdtrainer.nn.Scopes;
  * diffusers 0.21.4's {@code EulerAncestralDiscreteScheduler}: an Euler step down to sigma_down, then fresh
  * noise of scale sigma_up, where sigma_up^2 + sigma_down^2 = sigma_next^2. One draw per step.
  */
-public final class EulerAncestralSampler implements Sampler {
-    private final NoiseSchedule schedule;
-    private final String predictionType;
-    private SigmaSchedule plan;
+public final class EulerAncestralSampler extends SigmaSampler {
 
     public EulerAncestralSampler(NoiseSchedule schedule) {
-        this.schedule = schedule;
-        this.predictionType = SigmaSchedule.requirePredictionType(schedule.config(), "euler_a");
-    }
-
-    @Override
-    public float[] setTimesteps(int steps) {
-        plan = SigmaSchedule.plan(schedule, steps);
-        return plan.timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return requirePlan().initNoiseSigma;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int i) {
-        return requirePlan().scaleModelInput(sample, i);
+        super(schedule, "euler_a");
     }
 
     @Override
     public NDArray step(NDArray modelOutput, int i, NDArray sample, GaussianSource noise) {
-        float sigma = requirePlan().sigmas[i];
-        float next = plan.sigmas[i + 1];
+        float sigma = sigma(i);
+        float next = sigma(i + 1);
         float sigmaUp = (float) Math.sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma));
         float sigmaDown = (float) Math.sqrt(next * next - sigmaUp * sigmaUp);
         float dt = sigmaDown - sigma;
@@ -47,10 +27,5 @@ public final class EulerAncestralSampler implements Sampler {
             return stepped.addi(noise.gaussian(sample.getManager(), sample.getShape()).mul(sigmaUp));
         });
         return Samplers.own(prev, sample);
-    }
-
-    private SigmaSchedule requirePlan() {
-        if (plan == null) throw new IllegalStateException("call setTimesteps before sampling");
-        return plan;
     }
 }

@@ -12,43 +12,28 @@ import java.util.Deque;
  * integrates numerically (scipy quad); the polynomials have degree at most 3, so Gauss-Legendre with 3 nodes
  * gives the same integral exactly.
  */
-public final class LmsSampler implements Sampler {
+public final class LmsSampler extends SigmaSampler {
     static final int ORDER = 4;
     private static final double[] GAUSS_NODES = {-Math.sqrt(0.6), 0, Math.sqrt(0.6)};
     private static final double[] GAUSS_WEIGHTS = {5 / 9.0, 8 / 9.0, 5 / 9.0};
 
-    private final NoiseSchedule schedule;
-    private final String predictionType;
     private final History history = new History();
     /** Newest first. */
     private final Deque<NDArray> derivatives = new ArrayDeque<>();
-    private SigmaSchedule plan;
 
     public LmsSampler(NoiseSchedule schedule) {
-        this.schedule = schedule;
-        this.predictionType = SigmaSchedule.requirePredictionType(schedule.config(), "lms");
+        super(schedule, "lms");
     }
 
     @Override
     public float[] setTimesteps(int steps) {
-        plan = SigmaSchedule.plan(schedule, steps);
         while (!derivatives.isEmpty()) History.drop(derivatives.removeLast());
-        return plan.timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return requirePlan().initNoiseSigma;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int i) {
-        return requirePlan().scaleModelInput(sample, i);
+        return super.setTimesteps(steps);
     }
 
     @Override
     public NDArray step(NDArray modelOutput, int i, NDArray sample, GaussianSource noise) {
-        float sigma = requirePlan().sigmas[i];
+        float sigma = sigma(i);
         NDArray derivative = Scopes.compute(() ->
                 sample.sub(SigmaSchedule.predictX0(predictionType, modelOutput, sample, sigma)).divi(sigma));
         derivatives.addFirst(history.keep(derivative));
@@ -68,7 +53,7 @@ public final class LmsSampler implements Sampler {
 
     /** The integral over [sigma_i, sigma_{i+1}] of the Lagrange basis polynomial of sigma_{i - current}. */
     double coefficient(int order, int i, int current) {
-        float[] s = plan.sigmas;
+        float[] s = sigmas();
         double a = s[i], b = s[i + 1], integral = 0;
         for (int q = 0; q < GAUSS_NODES.length; q++) {
             double tau = (a + b) / 2 + (b - a) / 2 * GAUSS_NODES[q];
@@ -86,10 +71,5 @@ public final class LmsSampler implements Sampler {
     public void close() {
         derivatives.clear();
         history.close();
-    }
-
-    private SigmaSchedule requirePlan() {
-        if (plan == null) throw new IllegalStateException("call setTimesteps before sampling");
-        return plan;
     }
 }

@@ -26,7 +26,7 @@ import java.util.OptionalInt;
  * --sample_every_n_steps, --sample_every_n_epochs) and drawing them: the --sample_prompts file's prompts, each
  * with its own settings, or else --prompt / the last batch's captions. Each image goes to --image_log, to
  * TensorBoard under one tag per sample (index and prompt-file line) with the prompt as its description, and into
- * the report's save points.
+ * the report's entry of that point.
  */
 public final class SampleImages {
     /** At most this many caption samples per point when no prompt file is given, as before. */
