@@ -51,6 +51,7 @@ public final class ConfigValidator {
         checkOptimizer(config, problems);
         longRuns(config, problems);
         checkRecipe(config, problems);
+        checkSampling(config, problems);
 
         // single-file models and LoCon (issue 11)
         check(problems, config.convDim() >= 0, "--conv_dim " + config.convDim() + " is negative; give a rank >= 1, or 0 for no LoCon");
@@ -162,6 +163,31 @@ public final class ConfigValidator {
     }
 
     // ---- end of the training recipe ----
+
+    // --- sample images (issue 13) ---
+    private static void checkSampling(TrainConfig config, List<String> problems) {
+        config.samplePrompts().ifPresent(file -> {
+            if (!Files.isRegularFile(file)) {
+                problems.add("--sample_prompts " + file + ": no such file; give a prompt file (.txt, .toml or .json)");
+            } else {
+                try {
+                    sdtrainer.pipeline.SamplePromptFile.read(file);
+                } catch (IllegalArgumentException e) {
+                    problems.add("--sample_prompts " + e.getMessage());
+                } catch (java.io.IOException e) {
+                    problems.add("--sample_prompts " + file + ": cannot be read: " + e.getMessage());
+                }
+            }
+        });
+        try {
+            sdtrainer.diffusion.Samplers.canonical(config.sampleSampler());
+        } catch (IllegalArgumentException e) {
+            problems.add("--sample_sampler: " + e.getMessage());
+        }
+        config.sampleEveryNSteps().ifPresent(n -> check(problems, n >= 1, "--sample_every_n_steps " + n + " must be at least 1"));
+        config.sampleEveryNEpochs().ifPresent(n -> check(problems, n >= 1, "--sample_every_n_epochs " + n + " must be at least 1"));
+    }
+    // --- end of sample images ---
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
         required(problems, "--model", "a diffusers model folder or a single .safetensors file", config.model()).ifPresent(model ->

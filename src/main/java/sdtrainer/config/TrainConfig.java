@@ -385,6 +385,32 @@ public final class TrainConfig {
 
     // --- end single-file models and LoCon ---
 
+    // --- sample images at save points (issue 13: samplers and sample prompts) ---
+
+    @JsonProperty("sample_prompts")
+    @Option(names = "--sample_prompts", paramLabel = "FILE",
+            description = "kohya-style prompt file (.txt lines with --n --w --h --s --l --d --ss, or .toml/.json) for sample images")
+    private Path samplePrompts;
+
+    @JsonProperty("sample_sampler")
+    @Option(names = "--sample_sampler", paramLabel = "NAME",
+            description = "sampler of sample images: ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, heun, ddpm (default: ${DEFAULT-VALUE})")
+    private String sampleSampler = "ddim";
+
+    @JsonProperty("sample_every_n_steps")
+    @Option(names = "--sample_every_n_steps", paramLabel = "N", description = "also draw samples every N optimizer steps (default: off)")
+    private Integer sampleEveryNSteps;
+
+    @JsonProperty("sample_every_n_epochs")
+    @Option(names = "--sample_every_n_epochs", paramLabel = "N", description = "also draw samples every N epochs; they are always drawn at save points (default: off)")
+    private Integer sampleEveryNEpochs;
+
+    @JsonProperty("sample_at_first")
+    @Option(names = "--sample_at_first", negatable = true, description = "draw samples before step 1: the base model's images to compare with")
+    private boolean sampleAtFirst;
+
+    // --- end of sample images ---
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -689,6 +715,32 @@ public final class TrainConfig {
     }
 
     // ---- end of the training recipe ----
+
+    // --- sample images at save points (issue 13) ---
+
+    public Optional<Path> samplePrompts() {
+        return Optional.ofNullable(samplePrompts);
+    }
+
+    public String sampleSampler() {
+        return sampleSampler;
+    }
+
+    /** Empty: no step-based samples. */
+    public OptionalInt sampleEveryNSteps() {
+        return sampleEveryNSteps == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNSteps);
+    }
+
+    /** Empty: samples only at the save points (every --save_n_epochs) and the other sample options. */
+    public OptionalInt sampleEveryNEpochs() {
+        return sampleEveryNEpochs == null ? OptionalInt.empty() : OptionalInt.of(sampleEveryNEpochs);
+    }
+
+    public boolean sampleAtFirst() {
+        return sampleAtFirst;
+    }
+
+    // --- end of sample images ---
 
     // The option texts as given, for validation messages that quote what the user typed.
 

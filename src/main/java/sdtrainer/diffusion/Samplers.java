@@ -14,9 +14,28 @@ public final class Samplers {
     static {
         BY_NAME.put("ddim", DdimSampler::new);
         BY_NAME.put("euler", EulerSampler::new);
+        BY_NAME.put("euler_a", EulerAncestralSampler::new);
+        BY_NAME.put("dpmpp_2m", s -> new DpmSolverMultistepSampler(s, false));
+        BY_NAME.put("dpmpp_2m_karras", s -> new DpmSolverMultistepSampler(s, true));
+        BY_NAME.put("lms", LmsSampler::new);
+        BY_NAME.put("heun", HeunSampler::new);
+        BY_NAME.put("ddpm", DdpmSampler::new);
     }
 
+    /** kohya's names for the same schedulers (its --sample_sampler choices). */
+    private static final Map<String, String> ALIASES = Map.of("k_euler", "euler", "k_euler_a", "euler_a",
+            "k_lms", "lms", "dpmsolver++", "dpmpp_2m");
+
     private Samplers() {}
+
+    /** Our name for {@code name} (ours, or kohya's alias of one); an unknown name is refused, listing the known. */
+    public static String canonical(String name) {
+        String n = ALIASES.getOrDefault(name.strip().toLowerCase(java.util.Locale.ROOT), name.strip().toLowerCase(java.util.Locale.ROOT));
+        if (!BY_NAME.containsKey(n)) {
+            throw new IllegalArgumentException("unknown sampler '" + name + "'; expected one of " + String.join(", ", names()));
+        }
+        return n;
+    }
 
     /** The accepted names, in the order the help lists them. */
     public static Set<String> names() {
@@ -25,9 +44,7 @@ public final class Samplers {
 
     /** A fresh sampler (they keep per-run state) for {@code schedule}; an unknown name is refused, listing the known. */
     public static Sampler create(String name, NoiseSchedule schedule) {
-        Function<NoiseSchedule, Sampler> f = BY_NAME.get(name);
-        if (f == null) throw new IllegalArgumentException("unknown sampler '" + name + "'; expected one of " + String.join(", ", names()));
-        return f.apply(schedule);
+        return BY_NAME.get(canonical(name)).apply(schedule);
     }
 
     /** A step's result, handed to the manager of the sample it advances. */

@@ -40,7 +40,7 @@ public final class TensorBoardWriter implements AutoCloseable {
     // TensorProto, TensorShapeProto, SummaryMetadata, SummaryMetadata.PluginData
     private static final int TENSOR_DTYPE = 1, TENSOR_SHAPE = 2, TENSOR_STRING_VAL = 8;
     private static final int DT_STRING = 7;
-    private static final int METADATA_PLUGIN_DATA = 1, PLUGIN_NAME = 1;
+    private static final int METADATA_PLUGIN_DATA = 1, PLUGIN_NAME = 1, METADATA_DESCRIPTION = 3;
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
@@ -95,6 +95,11 @@ public final class TensorBoardWriter implements AutoCloseable {
 
     /** Encodes {@code image} as PNG and logs it. */
     public void addImage(String tag, BufferedImage image, long step) throws IOException {
+        addImage(tag, image, null, step);
+    }
+
+    /** As {@link #addImage(String, BufferedImage, long)}, with a text TensorBoard shows under the image (or null). */
+    public void addImage(String tag, BufferedImage image, String description, long step) throws IOException {
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         // a memory cache: ImageIO's default file cache registers a shutdown hook, which fails while a stopped
         // run (Ctrl-C) is saving its last samples
@@ -103,14 +108,19 @@ public final class TensorBoardWriter implements AutoCloseable {
                 throw new IllegalArgumentException("no PNG encoder for image type " + image.getType());
             }
         }
-        addImage(tag, png.toByteArray(), step);
+        addImage(tag, png.toByteArray(), description, step);
     }
 
     /** Logs an already encoded PNG; its size and colour type are read from the IHDR chunk. */
     public void addImage(String tag, byte[] png, long step) throws IOException {
+        addImage(tag, png, null, step);
+    }
+
+    private void addImage(String tag, byte[] png, String description, long step) throws IOException {
         ProtoWriter image = pngHeader(png).bytes(IMAGE_ENCODED, png);
-        writeSummary(new ProtoWriter().message(SUMMARY_VALUE,
-                new ProtoWriter().string(VALUE_TAG, tag).message(VALUE_IMAGE, image)), step);
+        ProtoWriter value = new ProtoWriter().string(VALUE_TAG, tag);
+        if (description != null) value.message(VALUE_METADATA, new ProtoWriter().string(METADATA_DESCRIPTION, description));
+        writeSummary(new ProtoWriter().message(SUMMARY_VALUE, value.message(VALUE_IMAGE, image)), step);
     }
 
     /** Logs text for TensorBoard's text plugin: a scalar string tensor tagged with plugin "text". */

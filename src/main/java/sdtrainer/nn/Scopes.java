@@ -2,6 +2,7 @@ package sdtrainer.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.function.Supplier;
 
@@ -22,5 +23,15 @@ public final class Scopes {
         }
         NDScope.register(result);
         return result;
+    }
+
+    /**
+     * As {@link #compute} when autograd is off (sampling, VAE decode, frozen encoders): a block's intermediates are
+     * freed as soon as it returns, as torch's reference counting frees them, instead of living until the caller's
+     * step ends; a VAE decode at full resolution otherwise holds every activation of the decoder at once. With
+     * autograd on, {@code body} runs as is, its intermediates left to the step's scope.
+     */
+    public static NDArray inference(Supplier<NDArray> body) {
+        return JniUtils.isGradMode() ? body.get() : compute(body);
     }
 }

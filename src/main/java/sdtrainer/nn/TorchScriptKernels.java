@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.jni.IValueUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,8 +13,8 @@ import java.io.IOException;
 
 /**
  * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (see
- * {@link TorchScriptModule}), so no Python is needed. Calls go through DJL's module forward in training mode
- * and so stay in the autograd graph. The module has no parameters, so one instance serves every device.
+ * {@link TorchScriptModule}), so no Python is needed. With autograd on, calls go through DJL's module forward in
+ * training mode and so stay in the autograd graph. The module has no parameters, so one instance serves every device.
  */
 final class TorchScriptKernels {
     private static final Logger LOG = LoggerFactory.getLogger(TorchScriptKernels.class);
@@ -52,7 +53,8 @@ final class TorchScriptKernels {
         // q first: the result joins the manager of the first input
         NDList inputs = mask == null ? new NDList(q, k, v, kernels.attention())
                 : new NDList(q, k, v, mask, kernels.maskedAttention());
-        return IValueUtils.forward(kernels.module(), inputs, true).singletonOrThrow();
+        // with autograd off (sampling) DJL runs the method under its no-grad guard, building no graph
+        return IValueUtils.forward(kernels.module(), inputs, JniUtils.isGradMode()).singletonOrThrow();
     }
 
     private static Kernels loadOrWarn() {

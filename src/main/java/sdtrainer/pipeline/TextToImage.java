@@ -15,8 +15,12 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Noise;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 
 /** txt2img as diffusers' StableDiffusionPipeline: a chosen sampler and classifier-free guidance. */
 public final class TextToImage {
@@ -42,6 +46,8 @@ public final class TextToImage {
         void onStep(int i, float timestep, NDArray guided, NDArray latents);
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(TextToImage.class);
+
     private TextToImage() {}
 
     /**
@@ -52,13 +58,21 @@ public final class TextToImage {
         try (NoGrad ignored = new NoGrad(); Sampler sampler = Samplers.create(r.sampler(), sd.schedule())) {
             int b = r.prompts().size();
             Shape shape = latentShape(sd.unet(), sd.vae(), b, r.width(), r.height());
+            long t0 = System.nanoTime();
             NDArray cond = sd.encodePrompts(r.prompts(), m);
             NDArray uncond = sd.encodePrompts(Collections.nCopies(b, r.negativePrompt()), m);
             Noise noise = new Noise(r.seed());
             NDArray latents = noise.gaussian(m, shape, m.getDevice());
+            long t1 = System.nanoTime();
             NDArray out = denoise(sd, sampler, cond, uncond, latents, r.steps(), r.guidance(),
                     (mm, s) -> noise.gaussian(mm, s, mm.getDevice()), null);
-            return decodeToUnit(sd, out);
+            long t2 = System.nanoTime();
+            NDArray images = decodeToUnit(sd, out);
+            out.close();
+            long t3 = System.nanoTime();
+            LOG.info(String.format(Locale.ROOT, "sample %dx%d x%d, %s: text %.0f ms, denoise %.3f s/step (%d steps), decode %.0f ms",
+                    r.width(), r.height(), b, r.sampler(), (t1 - t0) / 1e6, (t2 - t1) / 1e9 / r.steps(), r.steps(), (t3 - t2) / 1e6));
+            return images;
         }
     }
 

@@ -1,11 +1,9 @@
 package sdtrainer.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sdtrainer.config.TrainConfig;
-import sdtrainer.data.Images;
 import sdtrainer.data.TrainingData;
 import sdtrainer.io.DType;
 import sdtrainer.log.MetricsLog;
@@ -15,19 +13,13 @@ import sdtrainer.log.Wandb;
 import sdtrainer.network.KohyaMetadata;
 import sdtrainer.network.LoraNetwork;
 import sdtrainer.network.Network;
-import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.StableDiffusion;
-import sdtrainer.pipeline.TextToImage;
 import sdtrainer.train.optim.Optimizer;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -59,6 +51,7 @@ final class SavePoints {
     private final TrainingData data;
     private final Path output;
     private final Path imageLog;
+    private SampleImages sampleImages;
 
     SavePoints(Run run, StableDiffusion sd, Trainables trainables, Optimizer optimizer, Ema ema, TrainingData data) {
         this.run = run;
@@ -77,9 +70,8 @@ final class SavePoints {
     }
 
     /**
-     * A full save point after {@code state}'s last step; {@code epochsDone} labels it, and a save inside a pass
-     * (a stop) is labelled by its step instead, so it never replaces an epoch's images. Returns the state with
-     * this save recorded.
+     * A full save point after {@code state}'s last step; {@code epochsDone} labels it (see {@link #samples}).
+     * Returns the state with this save recorded.
      */
     TrainingState save(TrainingState state, int epochsDone, TensorBoardWriter tb, Supplier<List<List<String>>> order)
             throws IOException {
@@ -90,24 +82,22 @@ final class SavePoints {
         };
         Network network = trainables.network();
         writeWeights(network, output, "", state, epochsDone, precision);
-        List<Path> files;
-        String label = state.atPassStart() ? String.format(Locale.ROOT, "epoch_%03d", epochsDone)
-                : String.format(Locale.ROOT, "step_%06d", state.step());
+        Report.SavePoint drawn;
         if (ema != null) {
             try (AutoCloseable swapped = ema.swappedIn()) {
                 Path emaOut = output.resolveSibling(output.getFileName() + "-ema");
                 writeWeights(network, emaOut, " (EMA)", state, epochsDone, precision);
                 LOG.info("sample images of this save use the EMA weights");
-                files = samples(state, label, tb);
+                drawn = samples(state, epochsDone, tb);
             } catch (IOException | RuntimeException e) {
                 throw e;
             } catch (Exception e) {
                 throw new IOException(e);
             }
         } else {
-            files = samples(state, label, tb);
+            drawn = samples(state, epochsDone, tb);
         }
-        TrainingState saved = state.withSave(new Report.SavePoint(epochsDone, state.step(), files, prompts(state)));
+        TrainingState saved = state.withSave(drawn);
         Report.write(output, output.resolve(MetricsLog.FILE_NAME), saved.saves(), run.configYaml());
         if (run.cfg().wandb()) Wandb.syncIfAvailable(run.logDir());
         if (run.cfg().saveState()) saveState(saved, order);
@@ -140,13 +130,34 @@ final class SavePoints {
         }
     }
 
-    private List<String> prompts(TrainingState state) {
-        List<String> captions = state.lastCaptions();
-        int count = Math.min(captions.size(), 4);
-        return run.cfg().prompt().map(p -> Collections.nCopies(count, p)).orElse(captions.subList(0, count));
+    /** Whether this step is a sample point besides the saves (--sample_every_n_steps, --sample_every_n_epochs). */
+    boolean samplesDue(TrainingState state) throws IOException {
+        SampleImages s = sampleImages();
+        if (s.dueAfterStep(state.step())) return true;
+        if (!state.atPassStart()) return false;
+        int pass = state.next().pass() - 1;
+        return s.dueAfterEpochs(pass * run.plan().repeat() + 1, (pass + 1) * run.plan().repeat(), state.step());
     }
 
-    private List<Path> samples(TrainingState state, String label, TensorBoardWriter tb) throws IOException {
+    /** --sample_at_first: samples of the base model before step 1. */
+    boolean samplesAtFirst(TrainingState state) throws IOException {
+        return state.step() == 0 && sampleImages().dueAtStart();
+    }
+
+    /** Draws the samples of a point that saves no weights, adding them to the report; returns the state with them. */
+    TrainingState drawSamples(TrainingState state, TensorBoardWriter tb) throws IOException {
+        TrainingState drawn = state.withSave(samples(state, run.plan().epochsAfter(state.next().pass()), tb));
+        Report.write(output, output.resolve(MetricsLog.FILE_NAME), drawn.saves(), run.configYaml());
+        return drawn;
+    }
+
+    private SampleImages sampleImages() throws IOException {
+        if (sampleImages == null) sampleImages = SampleImages.from(run.cfg(), imageLog, run.sampleSteps());
+        return sampleImages;
+    }
+
+    /** A save inside a pass (a stop, a step point) is labelled by its step, so it never replaces an epoch's images. */
+    private Report.SavePoint samples(TrainingState state, int epochsDone, TensorBoardWriter tb) throws IOException {
         int f = sd.vae().config.downsamplingFactor();
         int w = run.cfg().resolution().width(), h = run.cfg().resolution().height();
         long[] shape = state.lastShape();
@@ -155,21 +166,8 @@ final class SavePoints {
             w = (int) shape[2] * f;
             h = (int) shape[1] * f;
         }
-        List<String> prompts = prompts(state);
-        List<Path> files = new ArrayList<>();
-        try (NDManager m = sd.manager().newSubManager()) {
-            NDArray images = TextToImage.generate(sd, new TextToImage.Request(prompts, DEFAULT_NEGATIVE, w, h,
-                    run.sampleSteps(), SAMPLE_GUIDANCE, SAMPLE_SEED), m);
-            for (int i = 0; i < prompts.size(); i++) {
-                BufferedImage img = ImageTensors.toImage(images, i);
-                Path file = imageLog.resolve(String.format(Locale.ROOT, "image_log_%s_%d.png", label, i));
-                Images.writePng(img, file);
-                files.add(file);
-                tb.addImage("samples/" + i + ": " + prompts.get(i), img, state.step());
-            }
-        }
-        tb.flush();
-        return files;
+        return sampleImages().draw(sd, epochsDone, state.step(), state.atPassStart() && state.step() > 0,
+                state.lastCaptions(), w, h, tb);
     }
 
     /** kohya's ss_* metadata, so A1111, ComfyUI and kohya's tools recognise the file. */

@@ -104,6 +104,7 @@ public final class Trainer {
         ExecutorService loaders = Prefetcher.loaderPool(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
         try (StepLog log = new StepLog(output.resolve(MetricsLog.FILE_NAME), logDir, console, terminal, plan.totalSteps());
              BatchSource batches = new BatchSource(data, plan, new RunRandom(state.seed()), state.next(), loaders)) {
+            if (saves.samplesAtFirst(state)) state = saves.drawSamples(state, log.tensorBoard());
             while (batches.hasNext() && !stopRequested.get()) {
                 for (var lr : baseLr.entrySet()) optimizer.setLr(lr.getKey(), lr.getValue() * schedule.factor((int) state.step()));
                 StepBatch batch = batches.next();
@@ -118,6 +119,7 @@ public final class Trainer {
                 } else if (cfg.saveStateEveryNSteps() > 0 && state.step() % cfg.saveStateEveryNSteps() == 0) {
                     saves.saveState(state, batches::order);
                 }
+                if (saves.samplesDue(state)) state = saves.drawSamples(state, log.tensorBoard());
             }
             if (state.step() > firstStep && !savedAt(state)) {
                 state = saves.save(state, plan.epochsAfter(state.next().pass()), log.tensorBoard(), batches::order);

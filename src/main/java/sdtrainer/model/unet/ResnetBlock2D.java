@@ -6,6 +6,7 @@ import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Linear;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.Ops;
+import sdtrainer.nn.Scopes;
 
 /** diffusers ResnetBlock2D (default time-embedding norm); without a time embedding when temb channels is 0 (VAE). */
 public final class ResnetBlock2D extends Module {
@@ -25,6 +26,11 @@ public final class ResnetBlock2D extends Module {
     }
 
     public NDArray forward(NDArray x, NDArray temb) {
+        // in inference the block's intermediates are freed as it returns (sampling, VAE decode)
+        return Scopes.inference(() -> compute(x, temb));
+    }
+
+    private NDArray compute(NDArray x, NDArray temb) {
         NDArray h = conv1.forward(Ops.silu(norm1.forward(x)));
         if (time_emb_proj != null && temb != null) {
             NDArray t = time_emb_proj.forward(Ops.silu(temb));

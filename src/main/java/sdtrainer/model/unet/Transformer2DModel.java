@@ -7,6 +7,7 @@ import sdtrainer.nn.Layer;
 import sdtrainer.nn.Linear;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
+import sdtrainer.nn.Scopes;
 
 /** diffusers Transformer2DModel (continuous input): norm, proj_in, transformer blocks, proj_out, residual. */
 public final class Transformer2DModel extends Module {
@@ -30,6 +31,11 @@ public final class Transformer2DModel extends Module {
     }
 
     public NDArray forward(NDArray x, NDArray context) {
+        // in inference the block's intermediates are freed as it returns (sampling, VAE decode)
+        return Scopes.inference(() -> compute(x, context));
+    }
+
+    private NDArray compute(NDArray x, NDArray context) {
         long b = x.getShape().get(0), h = x.getShape().get(2), w = x.getShape().get(3);
         NDArray t = norm.forward(x);
         if (!linearProjection) t = proj_in.forward(t);

@@ -6,6 +6,7 @@ import sdtrainer.nn.Linear;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
 import sdtrainer.nn.Ops;
+import sdtrainer.nn.Scopes;
 
 /** The VAE mid-block attention (diffusers Attention with group_norm, one head, residual) over spatial positions. */
 public final class AttentionBlock extends Module {
@@ -23,6 +24,11 @@ public final class AttentionBlock extends Module {
     }
 
     public NDArray forward(NDArray x) {
+        // in inference the block's intermediates are freed as it returns (sampling, VAE decode)
+        return Scopes.inference(() -> compute(x));
+    }
+
+    private NDArray compute(NDArray x) {
         long b = x.getShape().get(0), c = x.getShape().get(1), h = x.getShape().get(2), w = x.getShape().get(3);
         NDArray t = group_norm.forward(x).reshape(b, c, h * w).transpose(0, 2, 1);
         NDArray a = Ops.attention(to_q.forward(t), to_k.forward(t), to_v.forward(t), 1, null);
