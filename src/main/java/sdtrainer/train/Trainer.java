@@ -100,7 +100,7 @@ public final class Trainer {
         if (cfg.wandb()) Wandb.announce(console, logDir);
         SavePoints saves = new SavePoints(new SavePoints.Run(cfg, ConfigLoader.toYaml(cfg), logDir, Instant.now(), plan,
                 objective.vPrediction(), sampleSteps), sd, trainables, optimizer, ema, data);
-        long start = System.nanoTime(), firstStep = state.step();
+        long start = System.nanoTime(), savedStep = state.step();
         ExecutorService loaders = Prefetcher.loaderPool(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
         try (StepLog log = new StepLog(output.resolve(MetricsLog.FILE_NAME), logDir, console, terminal, plan.totalSteps());
              BatchSource batches = new BatchSource(data, plan, new RunRandom(state.seed()), state.next(), loaders)) {
@@ -116,12 +116,13 @@ public final class Trainer {
                 if (state.atPassStart()) log.println(epochLine(state, plan));
                 if (state.atPassStart() && plan.savesAfter(state.next().pass() - 1)) {
                     state = saves.save(state, plan.epochsAfter(state.next().pass()), log.tensorBoard(), batches::order);
+                    savedStep = state.step();
                 } else if (cfg.saveStateEveryNSteps() > 0 && state.step() % cfg.saveStateEveryNSteps() == 0) {
                     saves.saveState(state, batches::order);
                 }
                 if (saves.samplesDue(state)) state = saves.drawSamples(state, log.tensorBoard());
             }
-            if (state.step() > firstStep && !savedAt(state)) {
+            if (state.step() > savedStep) {
                 state = saves.save(state, plan.epochsAfter(state.next().pass()), log.tensorBoard(), batches::order);
             }
         } finally {
@@ -150,10 +151,6 @@ public final class Trainer {
         LOG.info("resuming {} at step {} (pass {}, step {} of it) with the state's seed {}; the lr schedule spans {} steps",
                 resumed.dir(), state.step(), state.next().pass() + 1, state.next().batch(), state.seed(), plan.totalSteps());
         return state;
-    }
-
-    private boolean savedAt(TrainingState state) {
-        return !state.saves().isEmpty() && state.saves().get(state.saves().size() - 1).step() == state.step();
     }
 
     private ai.djl.Device emaDevice() {
