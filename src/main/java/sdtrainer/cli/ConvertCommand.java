@@ -38,7 +38,7 @@ public final class ConvertCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() {
+    public Integer call() throws InputException {
         ModelSource source = model.source();
         SaveFormat to = Optional.ofNullable(format).orElse(source.singleFile() ? SaveFormat.DIFFUSERS : SaveFormat.SINGLE_FILE);
         if (to == SaveFormat.SINGLE_FILE && !output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {

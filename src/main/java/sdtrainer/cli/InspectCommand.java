@@ -20,7 +20,7 @@ public final class InspectCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() {
+    public Integer call() throws InputException {
         try {
             spec.commandLine().getOut().print(ModelInfo.read(model.vaeSource()).render());
             spec.commandLine().getOut().flush();

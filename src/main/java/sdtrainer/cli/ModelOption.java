@@ -31,24 +31,23 @@ public final class ModelOption {
     Boolean vPrediction;
 
     /**
-     * The model to read; a problem found from its name or header is a usage error (exit code 2). An existing
+     * The model to read; a problem found from its name or header is an input error (one line, exit code 2). An existing
      * folder is left to the loader, which names everything it lacks.
      */
-    public ModelSource source() {
+    public ModelSource source() throws InputException {
         return checked(true);
     }
 
     /** As {@link #source()} for uses that read the VAE alone, which need no prediction type. */
-    public ModelSource vaeSource() {
+    public ModelSource vaeSource() throws InputException {
         return checked(false);
     }
 
-    private ModelSource checked(boolean predictionNeeded) {
+    private ModelSource checked(boolean predictionNeeded) throws InputException {
         ModelSource s = new ModelSource(model, Optional.ofNullable(modelConfig), Optional.ofNullable(vPrediction));
         if (Files.isDirectory(model) && modelConfig == null) return s;
-        s.problem(predictionNeeded).ifPresent(p -> {
-            throw new ParameterException(spec.commandLine(), p);
-        });
+        java.util.Optional<String> problem = s.problem(predictionNeeded);
+        if (problem.isPresent()) throw new InputException(problem.get());
         return s;
     }
 }

@@ -389,12 +389,12 @@ public final class TrainConfig {
 
     @JsonProperty("sample_prompts")
     @Option(names = "--sample_prompts", paramLabel = "FILE",
-            description = "kohya-style prompt file (.txt lines with --n --w --h --s --l --d --ss, or .toml/.json) for sample images")
+            description = "kohya prompt file for sample images (.txt lines with --n --w --h --s --l --d --ss, .toml, .json)")
     private Path samplePrompts;
 
     @JsonProperty("sample_sampler")
     @Option(names = "--sample_sampler", paramLabel = "NAME",
-            description = "sampler of sample images: ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, heun, ddpm (default: ${DEFAULT-VALUE})")
+            description = "ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, heun, ddpm (default: ${DEFAULT-VALUE})")
     private String sampleSampler = "ddim";
 
     @JsonProperty("sample_every_n_steps")

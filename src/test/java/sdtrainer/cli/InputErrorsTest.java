@@ -173,11 +173,11 @@ class InputErrorsTest {
 
     @Test
     void aTypoIsNamedEvenWhenARequiredOptionIsMissing() {
-        CommandRun run = CommandRun.of("sample", "--promt", "x", "--model", "m", "--output", "o");
+        CommandRun run = CommandRun.of("sample", "--promt", "x", "--model", "m");
         assertEquals(2, run.exitCode());
-        assertTrue(run.err().contains("Missing required option: '--prompt=<prompt>'"), run.err());
-        assertTrue(run.err().contains("Unknown option: '--promt'"), run.err());
-        assertTrue(run.err().contains("--prompt"), run.err());
+        assertTrue(run.err().contains("Missing required option: '--output=DIR'"), run.err());
+        assertTrue(run.err().contains("Unknown option: '--promt'") || run.err().contains("Unknown options: '--promt'"), run.err());
+        assertTrue(run.err().contains("--prompt,") || run.err().contains("--prompt\n") || run.err().contains("--prompts"), run.err());
     }
 
     @Test
