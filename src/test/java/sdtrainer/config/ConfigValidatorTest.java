@@ -269,4 +269,28 @@ class ConfigValidatorTest {
         assertTrue(onlyProblem("--huber_c", "loss_type", "huber", "huber_schedule", "exponential", "huber_c", 1.5)
                 .contains("below 1"));
     }
+
+    // ---- Sample images (issue 13) ----
+
+    @Test
+    void validSampleOptionsPass() throws IOException {
+        Path prompts = Files.writeString(dir.resolve("p.txt"), "a cat --ss euler\n");
+        assertEquals(List.of(), problemsWith("sample_prompts", prompts.toString(), "sample_sampler", "dpmpp_2m_karras",
+                "sample_every_n_steps", 10, "sample_every_n_epochs", 2, "sample_at_first", true));
+    }
+
+    @Test
+    void badSampleOptionsNameTheOptionAndTheFileLine() throws IOException {
+        Path prompts = Files.writeString(dir.resolve("p.txt"), "a cat\na dog --q 1\n");
+        List<String> problems = problemsWith("sample_prompts", prompts.toString(), "sample_sampler", "plms",
+                "sample_every_n_steps", 0, "sample_every_n_epochs", -1);
+        assertEquals(4, problems.size(), problems.toString());
+        assertTrue(problems.contains("--sample_prompts " + prompts + ":2: unknown flag --q; known: --n --w --h --s --l --d --ss"), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("--sample_sampler: unknown sampler 'plms'")), problems.toString());
+        assertTrue(problems.contains("--sample_every_n_steps 0 must be at least 1"), problems.toString());
+        assertTrue(problems.contains("--sample_every_n_epochs -1 must be at least 1"), problems.toString());
+        assertEquals(List.of("--sample_prompts " + dir.resolve("none.txt") + ": no such file; give a prompt file (.txt, .toml or .json)"),
+                problemsWith("sample_prompts", dir.resolve("none.txt").toString(), "sample_sampler", "ddim",
+                        "sample_every_n_steps", 1, "sample_every_n_epochs", 1));
+    }
 }
