@@ -24,6 +24,7 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
 import sdtrainer.pipeline.ModelDirectory;
 import sdtrainer.pipeline.ModelSource;
+import sdtrainer.train.recipe.TrainingRecipe;
 
 /**
  * Everything a run checks before the model's weights load, from the model's config files, the dataset and the
@@ -83,6 +84,8 @@ final class RunInputs {
             throw new InputException("no usable samples in " + dir + ": every one is bad:\n  " + String.join("\n  ", problems));
         }
         problems.forEach(p -> warnings.add("will skip " + p));
+        Optional<String> short_ = new TrainingRecipe(cfg).captionProblem(data.captions());
+        if (short_.isPresent()) throw new InputException("--dataset " + dir + ": " + short_.get());
         return new RunInputs(data, warnings);
     }
 

@@ -28,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -200,8 +199,6 @@ public final class Trainer {
 
     /** Checks the data before step 1: stops with the full list, or drops the bad samples with a warning. */
     public void checkData() throws IOException {
-        Optional<String> captions = new TrainingRecipe(cfg).captionProblem(data.captions());
-        if (captions.isPresent()) throw new IOException(cfg.dataset().orElseThrow() + ": " + captions.get());
         List<String> problems = data.problems();
         if (problems.isEmpty()) return;
         if (cfg.onBadSample() == OnBadSample.FAIL) {

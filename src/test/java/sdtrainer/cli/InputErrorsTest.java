@@ -122,6 +122,16 @@ class InputErrorsTest {
     }
 
     @Test
+    void keepTokensBeyondTheCaptionsIsAnInputError() {
+        // the captions are one tag each ("a red circle")
+        assertOneLine(train(data, "--shuffle_caption", "--keep_tokens", "2", "--dry_run"),
+                "sd-trainer: --dataset " + data + ": 2 caption(s) have fewer tags than --keep_tokens 2");
+        assertOneLine(train(data, "--shuffle_caption", "--keep_tokens", "2", "--lora", "4"),
+                "sd-trainer: --dataset " + data + ": 2 caption(s) have fewer tags than --keep_tokens 2");
+        assertEquals(0, train(data, "--shuffle_caption", "--keep_tokens", "1", "--dry_run").exitCode());
+    }
+
+    @Test
     void aNonUtf8CaptionStopsTheRunBeforeStep1AndSkipTrainsWithoutIt() throws IOException {
         Files.write(data.resolve("img0.txt"), new byte[] {'a', ' ', (byte) 0xFF, 'b'});
         CommandRun fail = train(data, "--lora", "4");
