@@ -1,6 +1,7 @@
 package sdtrainer.log;
 
 import org.junit.jupiter.api.Test;
+import sdtrainer.ExternalTool;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
@@ -17,11 +18,10 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Renders a report in headless Chromium and checks the screenshot shows it: text, curves and sample images.
- * Skipped where Chromium is not installed (Debian: {@code apt-get install chromium}).
+ * Skipped where Chromium is not installed (Debian: {@code apt-get install chromium}), failed under CI=true.
  * Set {@code -Dreport.screenshot=FILE} to keep the PNG for a look.
  */
 class ReportChromiumTest {
@@ -31,7 +31,7 @@ class ReportChromiumTest {
 
     @Test
     void rendersCurvesAndImages(@TempDir Path dir) throws IOException, InterruptedException {
-        assumeTrue(Files.isExecutable(CHROMIUM), "no " + CHROMIUM);
+        ExternalTool.require(Files.isExecutable(CHROMIUM), CHROMIUM + " is not installed (Debian: apt-get install chromium)");
         Path output = Files.createDirectories(dir.resolve("my-lora"));
         Path metrics = ReportTest.metrics(output, 4000);
         Path images = Files.createDirectories(dir.resolve("images"));

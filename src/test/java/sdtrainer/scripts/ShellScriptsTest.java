@@ -3,7 +3,6 @@ package sdtrainer.scripts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -17,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
+import sdtrainer.ExternalTool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,17 +48,12 @@ class ShellScriptsTest {
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
-    private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        return path != null && Stream.of(path.split(":")).anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, program)));
-    }
-
     @Test
     void scriptsAreExecutableAndShellcheckClean(@TempDir Path dir) throws IOException, InterruptedException {
         List<Path> scripts = scripts();
         assertTrue(scripts.size() >= 3, "set-up, LoRA and fine-tune scripts: " + scripts);
         for (Path s : scripts) assertTrue(Files.isExecutable(s), s + " is executable");
-        assumeTrue(onPath("shellcheck"), "shellcheck not installed (Debian: apt-get install shellcheck)");
+        ExternalTool.requireOnPath("shellcheck");
         List<String> command = new ArrayList<>(List.of("shellcheck", "-x"));
         scripts.forEach(s -> command.add(s.toString()));
         Result r = run(dir, Map.of(), command.toArray(String[]::new));
@@ -67,8 +62,8 @@ class ShellScriptsTest {
 
     @Test
     void setupDownloadsLibtorchOnceAndPrintsTheVariables(@TempDir Path dir) throws IOException, InterruptedException {
-        assumeTrue(onPath("bash") && onPath("java") && onPath("curl"), "needs bash, java and curl");
-        assumeTrue(onPath("unzip") || onPath("python3"), "needs unzip or python3");
+        ExternalTool.requireOnPath("bash", "java", "curl");
+        ExternalTool.require(ExternalTool.onPath("unzip") || ExternalTool.onPath("python3"), "needs unzip or python3");
         Path zip = dir.resolve("libtorch.zip");
         try (OutputStream file = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(file)) {
             z.putNextEntry(new ZipEntry("libtorch/lib/libtorch_cuda.so"));
@@ -96,8 +91,8 @@ class ShellScriptsTest {
 
     @Test
     void setupRejectsAZipWithoutCudaLibtorch(@TempDir Path dir) throws IOException, InterruptedException {
-        assumeTrue(onPath("bash") && onPath("java") && onPath("curl"), "needs bash, java and curl");
-        assumeTrue(onPath("unzip") || onPath("python3"), "needs unzip or python3");
+        ExternalTool.requireOnPath("bash", "java", "curl");
+        ExternalTool.require(ExternalTool.onPath("unzip") || ExternalTool.onPath("python3"), "needs unzip or python3");
         Path zip = dir.resolve("cpu.zip");
         try (OutputStream file = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(file)) {
             z.putNextEntry(new ZipEntry("libtorch/lib/libtorch_cpu.so"));
@@ -119,7 +114,7 @@ class ShellScriptsTest {
      * environment (PATH, JAR, DEVICE=cpu) for running a script against them.
      */
     private static Map<String, String> fakeJava(Path dir) throws IOException {
-        assumeTrue(onPath("bash"), "needs bash");
+        ExternalTool.requireOnPath("bash");
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path fakeJava = bin.resolve("java");
         Files.writeString(fakeJava, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
