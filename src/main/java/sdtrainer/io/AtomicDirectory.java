@@ -23,7 +23,7 @@ public final class AtomicDirectory {
         // a previous replace killed after moving the old copy aside: that copy is the current one
         if (!Files.exists(abs) && Files.isDirectory(old)) Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
         deleteStaleTemps(abs);
-        Path tmp = Files.createTempDirectory(parent, abs.getFileName() + ".tmp-");
+        Path tmp = TempPaths.directory(parent, abs.getFileName() + ".tmp-");
         try {
             fill.accept(tmp);
             deleteTree(old);

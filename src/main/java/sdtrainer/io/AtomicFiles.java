@@ -38,14 +38,14 @@ public final class AtomicFiles {
         boolean existed = Files.exists(abs);
         Path tmp;
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            tmp = TempPaths.file(dir, "." + abs.getFileName() + ".", ".tmp");
         } catch (java.nio.file.NoSuchFileException e) {
             throw e;
         } catch (IOException e) {
             throw failed(abs, existed, e);
         }
         try {
-            shareLikeAPlainFile(tmp, abs);
+            keepPermissions(tmp, abs);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
                 body.accept(new FilterOutputStream(out) {
@@ -82,16 +82,10 @@ public final class AtomicFiles {
         writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    /**
-     * Temp files are created owner-only; give the new file the target's permissions, or rw-r--r-- for a new
-     * target, as a file written in place would get, so saved models stay readable by the user's other tools.
-     */
-    private static void shareLikeAPlainFile(Path tmp, Path target) throws IOException {
-        if (!tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
-        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.exists(target)
-                ? Files.getPosixFilePermissions(target)
-                : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
-        Files.setPosixFilePermissions(tmp, perms);
+    /** A replaced file keeps its permissions; a new one has what the umask gives (TempPaths). */
+    private static void keepPermissions(Path tmp, Path target) throws IOException {
+        if (!Files.exists(target) || !tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(target));
     }
 
     /** Makes the rename itself durable; not every platform can open a directory, so failure is ignored. */

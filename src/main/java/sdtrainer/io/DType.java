@@ -51,6 +51,17 @@ public enum DType {
         return Optional.empty();
     }
 
+    /** torch's name of a floating dtype, as configs write it ({@code "torch_dtype": "float16"}). */
+    public String torchName() {
+        return switch (this) {
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+            case F32 -> "float32";
+            case F64 -> "float64";
+            default -> throw new IllegalArgumentException(name() + " is not a floating dtype");
+        };
+    }
+
     /** The dtype of an engine array; BFLOAT16 and INT16 are refused because DJL aborts the JVM on them. */
     public static DType of(DataType type) {
         return switch (type) {

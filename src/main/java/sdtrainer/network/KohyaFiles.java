@@ -2,6 +2,7 @@ package sdtrainer.network;
 
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsWriter;
+import sdtrainer.io.TempPaths;
 import sdtrainer.io.TensorData;
 
 import java.io.IOException;
@@ -41,7 +42,7 @@ final class KohyaFiles {
         metadata.forEach((k, v) -> { if (k.startsWith("ss_")) trainingOnly.put(k, v); });
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path probe = Files.createTempFile(dir, "." + file.getFileName() + ".hash-", ".tmp");
+        Path probe = TempPaths.file(dir, "." + file.getFileName() + ".hash-", ".tmp");
         Hashes h;
         try {
             SafeTensorsWriter.write(probe, tensors, trainingOnly, precision);

@@ -18,6 +18,7 @@ import sdtrainer.diffusion.SchedulerConfig;
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.io.SafeTensorsWriter;
+import sdtrainer.io.TempPaths;
 import sdtrainer.io.TensorData;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
@@ -179,7 +180,7 @@ public final class StableDiffusion implements AutoCloseable {
     public void save(Path out, DType precision) throws IOException {
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, out.getFileName() + ".saving-");
+        Path tmp = TempPaths.directory(parent, out.getFileName() + ".saving-");
         try {
             copyIfPresent(configDir.resolve("model_index.json"), tmp.resolve("model_index.json"));
             copyTree(configDir.resolve(ModelDirectory.TOKENIZER), tmp.resolve(ModelDirectory.TOKENIZER));
@@ -188,7 +189,7 @@ public final class StableDiffusion implements AutoCloseable {
                     ModelDirectory.VAE, vae);
             for (Map.Entry<String, Module> e : parts.entrySet()) {
                 Path compDir = Files.createDirectories(tmp.resolve(e.getKey()));
-                Files.copy(configDir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"));
+                copyConfig(configDir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"), precision);
                 Map<String, TensorData> tensors = new LinkedHashMap<>();
                 e.getValue().namedParameters().forEach((k, p) -> tensors.put(k, TensorData.fromNDArray(p.get())));
                 SafeTensorsWriter.writeModel(compDir, ModelDirectory.weightsBaseName(e.getKey()), tensors,
@@ -219,6 +220,7 @@ public final class StableDiffusion implements AutoCloseable {
         LOG.info("saved {} model as single file {}", family, file);
     }
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper CONFIG_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private static final long MAX_SHARD_BYTES = 10L << 30;
     private static final java.util.Set<String> OWNED = java.util.Set.of("model_index.json", ModelDirectory.UNET,
             ModelDirectory.VAE, ModelDirectory.TEXT_ENCODER, ModelDirectory.TOKENIZER, ModelDirectory.SCHEDULER);
@@ -232,6 +234,20 @@ public final class StableDiffusion implements AutoCloseable {
             for (Path e : (Iterable<Path>) entries::iterator) {
                 if (!OWNED.contains(e.getFileName().toString())) Files.move(e, fresh.resolve(e.getFileName()));
             }
+        }
+    }
+
+    /**
+     * A component's config with the dtype its weights were saved in: transformers configs carry {@code torch_dtype}
+     * (read by {@code from_pretrained(torch_dtype="auto")}); diffusers' configs only when the base had one.
+     */
+    private static void copyConfig(Path from, Path to, DType precision) throws IOException {
+        JsonNode config = CONFIG_JSON.readTree(from.toFile());
+        if (config instanceof com.fasterxml.jackson.databind.node.ObjectNode o && (o.has("torch_dtype") || o.has("model_type"))) {
+            o.put("torch_dtype", precision.torchName());
+            Files.writeString(to, CONFIG_JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+        } else {
+            Files.copy(from, to);
         }
     }
 

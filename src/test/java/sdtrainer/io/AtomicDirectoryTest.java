@@ -18,6 +18,14 @@ class AtomicDirectoryTest {
     }
 
     @Test
+    void theNewDirectoryFollowsTheUmaskAsAPlainMkdirDoes(@TempDir Path tmp) throws IOException {
+        var plain = Files.getPosixFilePermissions(Files.createDirectory(tmp.resolve("plain")));
+        Path target = tmp.resolve("state");
+        AtomicDirectory.replace(target, d -> fill(d, "one"));
+        assertEquals(plain, Files.getPosixFilePermissions(target));
+    }
+
+    @Test
     void replacesTheWholeDirectory(@TempDir Path tmp) throws IOException {
         Path target = tmp.resolve("state");
         AtomicDirectory.replace(target, d -> fill(d, "one"));

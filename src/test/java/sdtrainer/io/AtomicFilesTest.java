@@ -23,6 +23,17 @@ class AtomicFilesTest {
     }
 
     @Test
+    void aNewFileGetsTheUmaskPermissionsAndAReplacedOneKeepsItsOwn() throws IOException {
+        var plain = Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain")));
+        Path t = dir.resolve("model.safetensors");
+        AtomicFiles.writeString(t, "new");
+        assertEquals(plain, Files.getPosixFilePermissions(t));
+        Files.setPosixFilePermissions(t, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-r--"));
+        AtomicFiles.writeString(t, "again");
+        assertEquals("rw-rw-r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(t)));
+    }
+
+    @Test
     void replacesTheTarget() throws IOException {
         Path t = dir.resolve("config.json");
         AtomicFiles.writeString(t, "old");

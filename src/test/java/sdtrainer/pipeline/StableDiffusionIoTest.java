@@ -58,8 +58,13 @@ class StableDiffusionIoTest {
         model.save(out, DType.F32);
         try (NDManager m = manager.newSubManager(); StableDiffusion again = StableDiffusion.load(out, m.getDevice())) {
             assertArrayEquals(unetOut(model, m).toFloatArray(), unetOut(again, m).toFloatArray());
+            // directories follow the umask as a plain mkdir does (temp folders would be owner-only)
+            var umaskDir = Files.getPosixFilePermissions(Files.createDirectory(tmp.resolve("plain")));
+            Files.delete(tmp.resolve("plain"));
+            assertEquals(umaskDir, Files.getPosixFilePermissions(out));
             for (String c : List.of("unet", "vae", "text_encoder", "tokenizer", "scheduler")) {
                 assertTrue(Files.isDirectory(out.resolve(c)), c);
+                assertEquals(umaskDir, Files.getPosixFilePermissions(out.resolve(c)), c);
             }
             // saving again over the same directory replaces it whole and leaves no temp folders
             again.save(out, DType.F32);
@@ -76,6 +81,10 @@ class StableDiffusionIoTest {
         try (SafeTensors st = SafeTensors.open(out.resolve("unet/diffusion_pytorch_model.safetensors"))) {
             assertEquals("F16", st.info("conv_in.weight").dtype());
         }
+        // from_pretrained(torch_dtype="auto") reads the saved dtype; diffusers' configs carry none and stay as they were
+        assertEquals("float16", new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("text_encoder/config.json").toFile()).path("torch_dtype").asText());
+        assertEquals(Files.readString(FIXTURE.resolve("unet/config.json")), Files.readString(out.resolve("unet/config.json")));
         try (NDManager m = manager.newSubManager(); StableDiffusion again = StableDiffusion.load(out, m.getDevice())) {
             float err = unetOut(model, m).sub(unetOut(again, m)).abs().max().getFloat();
             assertTrue(err > 0 && err < 5e-2, "fp16 rounding error " + err);
