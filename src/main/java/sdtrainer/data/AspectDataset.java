@@ -167,6 +167,18 @@ public final class AspectDataset implements TrainingData {
     }
 
     @Override
+    public Map<List<Integer>, Integer> bucketCounts() {
+        Map<List<Integer>, Integer> out = new LinkedHashMap<>();
+        buckets.forEach((key, stems) -> {
+            Matcher m = BUCKET.matcher(key);
+            if (m.matches() && !stems.isEmpty()) {
+                out.put(List.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))), stems.size());
+            }
+        });
+        return out;
+    }
+
+    @Override
     public List<String> captions() {
         List<String> out = new ArrayList<>();
         for (List<String> stems : buckets.values()) {

@@ -29,6 +29,11 @@ public interface TrainingData {
     /** Every caption, for tag statistics. */
     List<String> captions();
 
+    /** Usable samples per bucket ([width, height] in pixels, in the dataset's order); empty without buckets. */
+    default java.util.Map<List<Integer>, Integer> bucketCounts() {
+        return java.util.Map.of();
+    }
+
     /** Consecutive minibatches of {@code size} keys; the last one may be smaller, as the original's. */
     static List<List<String>> chunk(List<String> keys, int size) {
         List<List<String>> out = new ArrayList<>();

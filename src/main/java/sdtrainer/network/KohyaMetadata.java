@@ -1,8 +1,5 @@
 package sdtrainer.network;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -17,7 +14,6 @@ import java.util.TreeMap;
  * {@code 0.0001}, {@code 1e-05}, {@code (512, 512)}), since kohya stringifies its Python values.
  */
 public final class KohyaMetadata {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final Map<String, String> values = new LinkedHashMap<>();
 
     public KohyaMetadata network(String module, int dim, double alpha) {
@@ -27,10 +23,13 @@ public final class KohyaMetadata {
         return this;
     }
 
-    /** ss_v2 and ss_base_model_version ({@code sd_v1}, {@code sd_v2}, with {@code _v} for v-prediction). */
-    public KohyaMetadata model(boolean v2, boolean vPrediction) {
+    /**
+     * ss_v2 and ss_base_model_version ({@code sd_v1}, {@code sd_v2}, with {@code _v} for v-prediction;
+     * {@code sdxl_base_v1-0} for SDXL).
+     */
+    public KohyaMetadata model(boolean v2, boolean sdxl, boolean vPrediction) {
         values.put("ss_v2", pyBool(v2));
-        values.put("ss_base_model_version", (v2 ? "sd_v2" : "sd_v1") + (vPrediction ? "_v" : ""));
+        values.put("ss_base_model_version", sdxl ? "sdxl_base_v1-0" : (v2 ? "sd_v2" : "sd_v1") + (vPrediction ? "_v" : ""));
         return this;
     }
 
@@ -103,11 +102,7 @@ public final class KohyaMetadata {
                 }
             }
         });
-        try {
-            values.put("ss_tag_frequency", JSON.writeValueAsString(freq));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("tag frequencies are plain strings and counts", e);
-        }
+        values.put("ss_tag_frequency", pyJson(freq));
         return this;
     }
 
@@ -123,12 +118,99 @@ public final class KohyaMetadata {
         return new TreeMap<>(values);
     }
 
-    static String pyBool(boolean b) {
+    /**
+     * Python's {@code json.dumps} of maps, lists, strings, numbers, booleans and null: {@code ", "} and
+     * {@code ": "} separators, non-ASCII escaped as {@code \\uXXXX}, floats as {@link #pyFloat}.
+     */
+    public static String pyJson(Object value) {
+        StringBuilder out = new StringBuilder();
+        json(value, out);
+        return out.toString();
+    }
+
+    private static void json(Object value, StringBuilder out) {
+        if (value == null) {
+            out.append("null");
+        } else if (value instanceof Map<?, ?> map) {
+            out.append('{');
+            String sep = "";
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.append(sep);
+                jsonString(String.valueOf(e.getKey()), out);
+                out.append(": ");
+                json(e.getValue(), out);
+                sep = ", ";
+            }
+            out.append('}');
+        } else if (value instanceof List<?> list) {
+            out.append('[');
+            String sep = "";
+            for (Object o : list) {
+                out.append(sep);
+                json(o, out);
+                sep = ", ";
+            }
+            out.append(']');
+        } else if (value instanceof Boolean b) {
+            out.append(b ? "true" : "false");
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            out.append(Double.isNaN(d) ? "NaN" : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : pyFloat(d));
+        } else if (value instanceof Number n) {
+            out.append(n.longValue());
+        } else {
+            jsonString(value.toString(), out);
+        }
+    }
+
+    private static void jsonString(String s, StringBuilder out) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                case '\b' -> out.append("\\b");
+                case '\f' -> out.append("\\f");
+                default -> {
+                    if (c < 0x20 || c > 0x7e) out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    else out.append(c);
+                }
+            }
+        }
+        out.append('"');
+    }
+
+    /**
+     * Python's {@code str()} of {@code ast.literal_eval(raw)} for the values kohya's {@code --optimizer_args} take:
+     * numbers ({@code 1e-3} becomes {@code 0.001}), {@code True}/{@code False}/{@code None} and tuples
+     * ({@code 0.9,0.999} becomes {@code (0.9, 0.999)}).
+     */
+    public static String pyLiteral(String raw) {
+        String s = raw.strip();
+        if (s.startsWith("(") && s.endsWith(")")) s = s.substring(1, s.length() - 1);
+        if (s.contains(",")) {
+            List<String> parts = new java.util.ArrayList<>();
+            for (String p : s.split(",", -1)) if (!p.isBlank()) parts.add(pyLiteral(p));
+            return "(" + String.join(", ", parts) + (parts.size() == 1 ? ",)" : ")");
+        }
+        if (s.matches("[+-]?\\d+")) return new java.math.BigInteger(s.startsWith("+") ? s.substring(1) : s).toString();
+        try {
+            return pyFloat(Double.parseDouble(s));
+        } catch (NumberFormatException e) {
+            return s;
+        }
+    }
+
+    public static String pyBool(boolean b) {
         return b ? "True" : "False";
     }
 
     /** Python's repr of a float: shortest digits, scientific below 1e-4 and from 1e16, always a '.0' or exponent. */
-    static String pyFloat(double d) {
+    public static String pyFloat(double d) {
         if (Double.isNaN(d)) return "nan";
         if (Double.isInfinite(d)) return d > 0 ? "inf" : "-inf";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";
@@ -144,7 +226,7 @@ public final class KohyaMetadata {
         return sign + (plain.contains(".") ? plain : plain + ".0");
     }
 
-    private static String timestamp(Instant t) {
+    public static String timestamp(Instant t) {
         return pyFloat(t.getEpochSecond() + t.getNano() / 1e9);
     }
 }

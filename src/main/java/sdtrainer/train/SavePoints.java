@@ -10,8 +10,6 @@ import sdtrainer.log.MetricsLog;
 import sdtrainer.log.Report;
 import sdtrainer.log.TensorBoardWriter;
 import sdtrainer.log.Wandb;
-import sdtrainer.network.KohyaMetadata;
-import sdtrainer.network.LoraNetwork;
 import sdtrainer.network.Network;
 import sdtrainer.pipeline.StableDiffusion;
 import sdtrainer.train.optim.Optimizer;
@@ -51,6 +49,7 @@ final class SavePoints {
     private final TrainingData data;
     private final Path output;
     private final Path imageLog;
+    private final RunMetadata metadata;
     private SampleImages sampleImages;
 
     SavePoints(Run run, StableDiffusion sd, Trainables trainables, Optimizer optimizer, Ema ema, TrainingData data) {
@@ -60,6 +59,9 @@ final class SavePoints {
         this.optimizer = optimizer;
         this.ema = ema;
         this.data = data;
+        this.metadata = new RunMetadata(run.cfg(), run.plan(), data, new RunMetadata.Base(run.cfg().model().orElseThrow(),
+                sd.unet().config.crossAttentionDim() == 1024, false, run.vPrediction(), sd.schedule().numTrainTimesteps()),
+                run.startedAt());
         this.output = run.cfg().output().orElseThrow();
         this.imageLog = run.cfg().imageLog().orElseThrow();
     }
@@ -118,7 +120,8 @@ final class SavePoints {
             throws IOException {
         if (network != null) {
             Path file = out.resolveSibling(out.getFileName() + ".safetensors");
-            network.save(file, kohyaMetadata(state, epochsDone, out), precision);
+            network.save(file, metadata.at(state.seed(), epochsDone, state.step(), out.getFileName().toString(), Instant.now()),
+                    precision);
             LOG.info("saved {}{} to {} (epoch {}, step {})", run.cfg().network(), what, file, epochsDone, state.step());
         } else if (run.cfg().saveFormat() == sdtrainer.config.SaveFormat.SINGLE_FILE) {
             Path file = out.resolveSibling(out.getFileName() + ".safetensors");
@@ -171,24 +174,4 @@ final class SavePoints {
     }
 
     /** kohya's ss_* metadata, so A1111, ComfyUI and kohya's tools recognise the file. */
-    private Map<String, String> kohyaMetadata(TrainingState state, int epochsDone, Path out) {
-        TrainConfig cfg = run.cfg();
-        boolean v2 = sd.unet().config.crossAttentionDim() == 1024;
-        boolean eh = cfg.network() == sdtrainer.config.NetworkType.EH;
-        return new KohyaMetadata()
-                .network(eh ? "networks.eh" : LoraNetwork.KOHYA_MODULE, eh ? cfg.ehGroups() : cfg.lora(),
-                        cfg.loraAlpha() == 0 ? cfg.lora() : cfg.loraAlpha())
-                .model(v2, run.vPrediction())
-                .resolution(cfg.resolution().width(), cfg.resolution().height())
-                .learningRates(cfg.learningRates().unetLr(), cfg.learningRates().unetLr(), cfg.learningRates().teLr())
-                .progress(run.plan().totalEpochs(), epochsDone, state.step())
-                .batchSizePerDevice(cfg.batchSize())
-                .seed(state.seed())
-                .mixedPrecision(cfg.amp() ? "fp16" : "no")
-                .outputName(out.getFileName().toString())
-                .trainingTimes(run.startedAt(), Instant.now())
-                .tagFrequency(Map.of(cfg.dataset().orElseThrow().getFileName().toString(), data.captions()))
-                .enableBucket(cfg.useBucket())
-                .build();
-    }
 }

@@ -32,9 +32,26 @@ class KohyaMetadataTest {
         assertEquals("0.0", KohyaMetadata.pyFloat(0));
     }
 
+    /** Expected strings printed by Python 3.11: json.dumps(...) and str(ast.literal_eval(...)). */
+    @Test
+    void jsonAndLiteralsAreSpelledAsPythonSpellsThem() {
+        Map<String, Object> value = new java.util.LinkedHashMap<>();
+        value.put("ä", java.util.Arrays.asList(1, 2.5, null, true, 1e-5));
+        value.put("q\"\n\u007f", "\uD83D\uDE00");
+        assertEquals("{\"\\u00e4\": [1, 2.5, null, true, 1e-05], \"q\\\"\\n\\u007f\": \"\\ud83d\\ude00\"}",
+                KohyaMetadata.pyJson(value));
+        assertEquals("0.001", KohyaMetadata.pyLiteral("1e-3"));
+        assertEquals("5", KohyaMetadata.pyLiteral("5"));
+        assertEquals("-2", KohyaMetadata.pyLiteral("-2"));
+        assertEquals("(0.9, 0.999)", KohyaMetadata.pyLiteral("(0.9,0.999)"));
+        assertEquals("(0.9, 0.99)", KohyaMetadata.pyLiteral("0.9,0.99"));
+        assertEquals("True", KohyaMetadata.pyLiteral("True"));
+        assertEquals("None", KohyaMetadata.pyLiteral("None"));
+    }
+
     @Test
     void buildsTheTrainingKeys() {
-        Map<String, String> m = new KohyaMetadata().network("networks.lora", 8, 0.5).model(true, true)
+        Map<String, String> m = new KohyaMetadata().network("networks.lora", 8, 0.5).model(true, false, true)
                 .resolution(768, 512).learningRates(1e-4, 2e-4, 5e-5).progress(10, 3, 120).batchSizePerDevice(4)
                 .seed(1234).mixedPrecision("fp16").outputName("last")
                 .trainingTimes(Instant.ofEpochSecond(1700000000, 250_000_000), Instant.ofEpochSecond(1700003600))
@@ -50,10 +67,10 @@ class KohyaMetadataTest {
         assertEquals("120", m.get("ss_steps"));
         assertEquals("1700000000.25", m.get("ss_training_started_at"));
         assertEquals("1700003600.0", m.get("ss_training_finished_at"));
-        assertEquals("{\"5_cat\":{\"cat\":3,\"sitting\":1}}", m.get("ss_tag_frequency"));
+        assertEquals("{\"5_cat\": {\"cat\": 3, \"sitting\": 1}}", m.get("ss_tag_frequency"));
         assertEquals("False", m.get("ss_enable_bucket"));
         assertEquals("2", m.get("ss_clip_skip"));
-        assertEquals("sd_v1", new KohyaMetadata().model(false, false).build().get("ss_base_model_version"));
+        assertEquals("sd_v1", new KohyaMetadata().model(false, false, false).build().get("ss_base_model_version"));
         assertThrows(IllegalArgumentException.class, () -> new KohyaMetadata().put("modelspec.title", "x"));
     }
 

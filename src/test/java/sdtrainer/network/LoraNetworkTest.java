@@ -90,7 +90,7 @@ class LoraNetworkTest {
             net.unetParameters().forEach((k, v) -> trainedParams.put(k, v.toFloatArray()));
             net.teParameters().forEach((k, v) -> trainedParams.put(k, v.toFloatArray()));
             means = net.weightMeans();
-            Map<String, String> meta = new KohyaMetadata().network(LoraNetwork.KOHYA_MODULE, 4, 2.0).model(false, false)
+            Map<String, String> meta = new KohyaMetadata().network(LoraNetwork.KOHYA_MODULE, 4, 2.0).model(false, false, false)
                     .resolution(32, 32).learningRates(1e-2, 1e-2, 1e-2).progress(1, 1, 3).batchSizePerDevice(2)
                     .seed(11).mixedPrecision("no").outputName("out").trainingTimes(Instant.ofEpochSecond(1700000000), Instant.now())
                     .tagFrequency(Map.of("data", List.of(PROMPT))).enableBucket(false).build();
@@ -157,7 +157,7 @@ class LoraNetworkTest {
         try (StableDiffusion sd = StableDiffusion.load(TINY, Device.cpu()); NDManager pm = sd.manager().newSubManager()) {
             Network net = NetworkFactory.create(sd, "lora", 4, 0, 0, false, false, pm, 1);
             Map<String, String> meta = new LinkedHashMap<>(new KohyaMetadata().network(LoraNetwork.KOHYA_MODULE, 4, 4)
-                    .model(false, false).resolution(512, 512).learningRates(1e-4, 1e-4, 5e-5).progress(10, 2, 40)
+                    .model(false, false, false).resolution(512, 512).learningRates(1e-4, 1e-4, 5e-5).progress(10, 2, 40)
                     .batchSizePerDevice(1).seed(42).mixedPrecision("fp16").outputName("meta")
                     .trainingTimes(Instant.ofEpochSecond(1700000000, 500_000_000), Instant.ofEpochSecond(1700000100))
                     .tagFrequency(Map.of("img", List.of("1girl, solo", "1girl"))).enableBucket(true).build());
@@ -180,7 +180,7 @@ class LoraNetworkTest {
         assertEquals("(512, 512)", md.get("ss_resolution").asText());
         assertEquals("5e-05", md.get("ss_text_encoder_lr").asText());
         assertEquals("1700000000.5", md.get("ss_training_started_at").asText());
-        assertEquals("{\"img\":{\"1girl\":2,\"solo\":1}}", md.get("ss_tag_frequency").asText());
+        assertEquals("{\"img\": {\"1girl\": 2, \"solo\": 1}}", md.get("ss_tag_frequency").asText());
         assertEquals("True", md.get("ss_enable_bucket").asText());
         // the model hash covers the tensor bytes after the header; a file under 1 MiB has an empty legacy window
         byte[] data = java.util.Arrays.copyOfRange(bytes, (int) (8 + headerLen), bytes.length);
