@@ -24,6 +24,8 @@ import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
 import sdtrainer.pipeline.ModelDirectory;
 import sdtrainer.pipeline.ModelSource;
+import sdtrainer.train.HeldOut;
+import sdtrainer.train.TrainingState;
 import sdtrainer.train.recipe.TrainingRecipe;
 
 /**
@@ -33,11 +35,18 @@ import sdtrainer.train.recipe.TrainingRecipe;
  */
 final class RunInputs {
     private final TrainingData data;
+    private final HeldOut heldOut;
     private final List<String> warnings;
 
-    private RunInputs(TrainingData data, List<String> warnings) {
+    private RunInputs(TrainingData data, HeldOut heldOut, List<String> warnings) {
         this.data = data;
+        this.heldOut = heldOut;
         this.warnings = warnings;
+    }
+
+    /** The validation samples (already taken out of {@link #data()} for a split), or null without validation. */
+    HeldOut heldOut() {
+        return heldOut;
     }
 
     /** The checked dataset, its bad samples still in (the trainer drops them under --on_bad_sample skip). */
@@ -72,7 +81,7 @@ final class RunInputs {
         if (cfg.network() == NetworkType.LORA && cfg.lora() > 0) {
             checkRank(cfg, device, model, unetConfig, vaeConfig, teConfig);
         }
-        TrainingData data = dataset(cfg, f, vaeConfig.latentChannels());
+        TrainingData data = dataset(cfg, cfg.dataset().orElseThrow(), f, vaeConfig.latentChannels());
         List<String> warnings = new ArrayList<>(data.warnings());
         List<String> problems = data.problems();
         Path dir = cfg.dataset().orElseThrow();
@@ -86,7 +95,19 @@ final class RunInputs {
         problems.forEach(p -> warnings.add("will skip " + p));
         Optional<String> short_ = new TrainingRecipe(cfg).captionProblem(data.captions());
         if (short_.isPresent()) throw new InputException("--dataset " + dir + ": " + short_.get());
-        return new RunInputs(data, warnings);
+        HeldOut heldOut;
+        try {
+            heldOut = HeldOut.of(cfg, data, runSeed(cfg), other -> {
+                try {
+                    return dataset(cfg, other, f, vaeConfig.latentChannels());
+                } catch (InputException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
+            }).orElse(null);
+        } catch (IOException e) {
+            throw new InputException(e.getMessage(), e);
+        }
+        return new RunInputs(data, heldOut, warnings);
     }
 
     /**
@@ -134,14 +155,30 @@ final class RunInputs {
         }
     }
 
-    private static TrainingData dataset(TrainConfig cfg, int factor, int channels) throws InputException {
-        Path dir = cfg.dataset().orElseThrow();
+    /**
+     * The seed of the validation split: --validation_seed, else the state's seed when resuming (the run continues
+     * with it), else --seed (0 in a dry run without one: the split's size does not depend on it).
+     */
+    private static long runSeed(TrainConfig cfg) throws InputException {
+        if (cfg.validationSeed().isPresent()) return cfg.validationSeed().getAsLong();
+        if (cfg.resume().isPresent()) {
+            try {
+                return TrainingState.read(cfg.resume().get()).state().seed();
+            } catch (IOException e) {
+                throw new InputException("--resume " + e.getMessage(), e);
+            }
+        }
+        return cfg.seed().orElse(0);
+    }
+
+    private static TrainingData dataset(TrainConfig cfg, Path dir, int factor, int channels) throws InputException {
+        String option = dir.equals(cfg.dataset().orElse(null)) ? "--dataset " : "--validation_dataset ";
         try {
             return cfg.useBucket()
                     ? new AspectDataset(dir, cfg.mask(), factor, channels)
                     : new SimpleDataset(dir, cfg.resolution().width(), cfg.resolution().height());
         } catch (IOException e) {
-            throw new InputException("--dataset " + e.getMessage(), e);
+            throw new InputException(option + e.getMessage(), e);
         }
     }
 }

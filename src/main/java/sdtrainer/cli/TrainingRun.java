@@ -61,6 +61,7 @@ final class TrainingRun {
             sd = ModelInputs.load(new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(), cfg.vPredictionChoice()),
                     device);
             Trainer trainer = new Trainer(cfg, sd, inputs.data(), network(cfg, sd), System.err, System.console() != null);
+            trainer.validateOn(inputs.heldOut());
             return new TrainingRun(lock, sd, trainer);
         } catch (InputException | IOException | RuntimeException e) {
             if (sd != null) sd.close();

@@ -52,6 +52,7 @@ public final class ConfigValidator {
         longRuns(config, problems);
         checkRecipe(config, problems);
         checkSampling(config, problems);
+        checkValidation(config, problems);
 
         // single-file models and LoCon (issue 11)
         check(problems, config.convDim() >= 0, "--conv_dim " + config.convDim() + " is negative; give a rank >= 1, or 0 for no LoCon");
@@ -188,6 +189,23 @@ public final class ConfigValidator {
         config.sampleEveryNEpochs().ifPresent(n -> check(problems, n >= 1, "--sample_every_n_epochs " + n + " must be at least 1"));
     }
     // --- end of sample images ---
+
+    // Validation loss (issue 12)
+    private static void checkValidation(TrainConfig config, List<String> problems) {
+        config.validationSplit().ifPresent(f -> check(problems, f > 0 && f < 1,
+                "--validation_split " + f + " must be a share between 0 and 1 (e.g. 0.1), or 0 for none"));
+        config.validationDataset().ifPresent(dir -> {
+            check(problems, config.validationSplit().isEmpty(),
+                    "--validation_split and --validation_dataset both name the validation samples; give one of them");
+            check(problems, Files.isDirectory(dir), "--validation_dataset " + dir + ": no such directory");
+            check(problems, config.dataset().map(d -> !d.toAbsolutePath().normalize().equals(dir.toAbsolutePath().normalize()))
+                    .orElse(true), "--validation_dataset " + dir + " is the training --dataset; validate on other samples");
+        });
+        check(problems, config.validateEveryNEpochs() >= 1,
+                "--validate_every_n_epochs " + config.validateEveryNEpochs() + " must be at least 1");
+        config.validateEveryNSteps().ifPresent(n -> check(problems, n >= 1, "--validate_every_n_steps " + n + " must be at least 1"));
+        config.maxValidationSteps().ifPresent(n -> check(problems, n >= 1, "--max_validation_steps " + n + " must be at least 1"));
+    }
 
     private static void checkPaths(TrainConfig config, List<String> problems) {
         required(problems, "--model", "a diffusers model folder or a single .safetensors file", config.model()).ifPresent(model ->

@@ -411,6 +411,40 @@ public final class TrainConfig {
 
     // --- end of sample images ---
 
+    // --- validation loss ---
+
+    @JsonProperty("validation_split")
+    @Option(names = "--validation_split", paramLabel = "F",
+            description = "hold out this share (0 < F < 1) of the dataset for a validation loss (default: off)")
+    private Double validationSplit;
+
+    @JsonProperty("validation_dataset")
+    @Option(names = "--validation_dataset", paramLabel = "DIR",
+            description = "a dataset folder laid out like --dataset whose samples give the validation loss (default: none)")
+    private Path validationDataset;
+
+    @JsonProperty("validate_every_n_epochs")
+    @Option(names = "--validate_every_n_epochs", paramLabel = "N",
+            description = "compute the validation loss every N epochs (default: 1 when validating)")
+    private Integer validateEveryNEpochs;
+
+    @JsonProperty("validate_every_n_steps")
+    @Option(names = "--validate_every_n_steps", paramLabel = "N",
+            description = "also compute it every N optimizer steps (default: off)")
+    private Integer validateEveryNSteps;
+
+    @JsonProperty("max_validation_steps")
+    @Option(names = "--max_validation_steps", paramLabel = "N",
+            description = "use at most N validation batches per evaluation (default: all)")
+    private Integer maxValidationSteps;
+
+    @JsonProperty("validation_seed")
+    @Option(names = "--validation_seed", paramLabel = "N",
+            description = "seed of the held-out share and of the validation noise (default: --seed)")
+    private Long validationSeed;
+
+    // --- end of validation loss ---
+
     /** A config holding every default; picocli and Jackson fill in the rest. */
     public TrainConfig() {
     }
@@ -741,6 +775,43 @@ public final class TrainConfig {
     }
 
     // --- end of sample images ---
+
+    // --- validation loss ---
+
+    /** Empty: no split (0 is the same). */
+    public OptionalDouble validationSplit() {
+        return validationSplit == null || validationSplit == 0 ? OptionalDouble.empty() : OptionalDouble.of(validationSplit);
+    }
+
+    public Optional<Path> validationDataset() {
+        return Optional.ofNullable(validationDataset);
+    }
+
+    /** Whether a validation loss is computed at all. */
+    public boolean validates() {
+        return validationSplit().isPresent() || validationDataset != null;
+    }
+
+    public int validateEveryNEpochs() {
+        return validateEveryNEpochs == null ? 1 : validateEveryNEpochs;
+    }
+
+    /** Empty: only at epoch ends. */
+    public OptionalInt validateEveryNSteps() {
+        return validateEveryNSteps == null ? OptionalInt.empty() : OptionalInt.of(validateEveryNSteps);
+    }
+
+    /** Empty: every held-out batch. */
+    public OptionalInt maxValidationSteps() {
+        return maxValidationSteps == null ? OptionalInt.empty() : OptionalInt.of(maxValidationSteps);
+    }
+
+    /** Empty: the run's seed (the state's when resuming). */
+    public OptionalLong validationSeed() {
+        return validationSeed == null ? OptionalLong.empty() : OptionalLong.of(validationSeed);
+    }
+
+    // --- end of validation loss ---
 
     // The option texts as given, for validation messages that quote what the user typed.
 

@@ -162,6 +162,17 @@ public final class AspectDataset implements TrainingData {
     }
 
     @Override
+    public List<String> keys() {
+        return buckets.values().stream().flatMap(List::stream).filter(k -> !problems.containsKey(k)).sorted().toList();
+    }
+
+    @Override
+    public void exclude(java.util.Collection<String> keys) {
+        buckets.values().forEach(list -> list.removeAll(keys));
+        buckets.values().removeIf(List::isEmpty);
+    }
+
+    @Override
     public int size() {
         return buckets.values().stream().mapToInt(List::size).sum();
     }

@@ -32,6 +32,11 @@ public record CaptionRecipe(String prefix, String suffix, double dropoutRate, bo
         return new CaptionRecipe(null, null, 0, false, 0, DEFAULT_SEPARATOR, 0);
     }
 
+    /** This recipe without its random parts: only the prefix and suffix frame the caption's first line. */
+    public CaptionRecipe framingOnly() {
+        return new CaptionRecipe(prefix, suffix, 0, false, 0, separator, 0);
+    }
+
     public boolean isIdentity() {
         return equals(none());
     }

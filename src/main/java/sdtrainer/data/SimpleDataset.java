@@ -19,6 +19,8 @@ import java.util.stream.Stream;
 public final class SimpleDataset implements TrainingData {
     private final int width, height;
     private final Map<String, Path> images = new LinkedHashMap<>();
+    // every image by stem, also the excluded ones (a held-out share is loaded from here)
+    private final Map<String, Path> everyImage = new LinkedHashMap<>();
     private final Map<String, String> problems = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
 
@@ -37,6 +39,7 @@ public final class SimpleDataset implements TrainingData {
             else unique.put(stem, f);
         }
         images.putAll(unique);
+        everyImage.putAll(unique);
         // decoding is the slow part of the check: on all cores, reported in file order
         List<String> found = unique.values().parallelStream().map(this::defect).toList();
         int i = 0;
@@ -79,7 +82,7 @@ public final class SimpleDataset implements TrainingData {
 
     @Override
     public Sample load(String key) throws IOException {
-        Path file = images.get(key);
+        Path file = everyImage.get(key);
         float[] chw = Images.toCHW(Images.coverAndCenterCrop(Images.read(file), width, height));
         return new Sample(key, Captions.read(captionOf(file)), null, chw, null, new long[] {3, height, width});
     }
@@ -102,6 +105,16 @@ public final class SimpleDataset implements TrainingData {
         problems.keySet().forEach(images::remove);
         problems.clear();
         return n;
+    }
+
+    @Override
+    public List<String> keys() {
+        return images.keySet().stream().filter(k -> !problems.containsKey(k)).sorted().toList();
+    }
+
+    @Override
+    public void exclude(java.util.Collection<String> keys) {
+        images.keySet().removeAll(keys);
     }
 
     @Override

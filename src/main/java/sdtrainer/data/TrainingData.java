@@ -23,6 +23,15 @@ public interface TrainingData {
     /** Leaves out the keys that have problems (for {@code --on_bad_sample skip}); returns how many were dropped. */
     int dropBad();
 
+    /** The usable samples' keys (bad ones left out), sorted. */
+    List<String> keys();
+
+    /**
+     * Takes {@code keys} out of the training order (a held-out validation share); they stay loadable with
+     * {@link #load}.
+     */
+    void exclude(java.util.Collection<String> keys);
+
     /** Number of usable samples. */
     int size();
 

@@ -39,8 +39,9 @@ import java.util.Map;
 
 /**
  * {@code <output>/report.html}: one self-contained page per run, rewritten at each save. It shows the loss,
- * loss-EMA, learning-rate and throughput curves from {@code metrics.jsonl} as inline SVG, the sample images of
- * every save (embedded as data URIs) with their prompts, and the resolved config. Opening it needs no server
+ * loss-EMA, validation-loss, learning-rate and throughput curves from {@code metrics.jsonl} as inline SVG, the
+ * sample images of every save (embedded as data URIs) grouped by prompt, one row per sample across the saves,
+ * and the resolved config. Opening it needs no server
  * and no network, so it can be copied off a GPU box as one file.
  */
 public final class Report {
@@ -52,7 +53,8 @@ public final class Report {
     static final int EMBED_AS_IS_BYTES = 256 * 1024;
     static final int THUMBNAIL_MAX_SIDE = 768;
 
-    static final String LOSS_COLOUR = "#9ecae1", LOSS_EMA_COLOUR = "#d62728", THROUGHPUT_COLOUR = "#2ca02c";
+    static final String LOSS_COLOUR = "#9ecae1", LOSS_EMA_COLOUR = "#d62728", THROUGHPUT_COLOUR = "#2ca02c",
+            VAL_LOSS_COLOUR = "#9467bd";
     private static final String[] LR_COLOURS = {"#1f77b4", "#ff7f0e", "#9467bd", "#8c564b"};
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -101,6 +103,11 @@ public final class Report {
         out.write(SvgChart.render("loss per step and its EMA", "step", List.of(
                 new SvgChart.Series("loss", LOSS_COLOUR, 1, m.steps(), m.loss()),
                 new SvgChart.Series("loss EMA", LOSS_EMA_COLOUR, 2, m.steps(), m.lossEma()))));
+        if (m.valSteps().length > 0) {
+            out.write("\n<h2>Validation loss</h2>\n");
+            out.write(SvgChart.render("loss on the held-out samples (fixed noise and timesteps)", "step", List.of(
+                    new SvgChart.Series("validation loss", VAL_LOSS_COLOUR, 2, m.valSteps(), m.valLoss()))));
+        }
         out.write("\n<h2>Learning rate</h2>\n");
         List<SvgChart.Series> lrs = new ArrayList<>();
         int c = 0;
@@ -114,21 +121,27 @@ public final class Report {
 
         out.write("\n<h2>Samples</h2>\n");
         if (saves.isEmpty()) out.write("<p>No save yet.</p>\n");
-        for (SavePoint save : saves) {
-            out.write(String.format(Locale.ROOT, "<h3>epoch %d · step %d</h3>\n<div class=\"samples\">\n", save.epoch(), save.step()));
-            for (int i = 0; i < save.images().size(); i++) {
-                Path image = save.images().get(i);
+        // one row per sample index across the saves, so each prompt is seen changing over training
+        int rows = saves.stream().mapToInt(p -> p.images().size()).max().orElse(0);
+        for (int i = 0; i < rows; i++) {
+            final int index = i;
+            List<SavePoint> with = saves.stream().filter(p -> p.images().size() > index).toList();
+            boolean samePrompt = with.stream().map(p -> p.prompts().get(index)).distinct().count() == 1;
+            out.write("<h3>" + (samePrompt ? escape(with.get(0).prompts().get(i))
+                    : "sample " + i + " (its prompt changes between saves)") + "</h3>\n<div class=\"samples\">\n");
+            for (SavePoint save : with) {
                 String prompt = escape(save.prompts().get(i));
+                String when = String.format(Locale.ROOT, "epoch %d · step %d", save.epoch(), save.step());
                 out.write("<figure>");
-                String uri = dataUri(image);
+                String uri = dataUri(save.images().get(i));
                 if (uri == null) {
-                    out.write("<div class=\"missing\">missing: " + escape(image.toString()) + "</div>");
+                    out.write("<div class=\"missing\">missing: " + escape(save.images().get(i).toString()) + "</div>");
                 } else {
                     out.write("<img alt=\"" + prompt + "\" src=\"");
                     out.write(uri);
                     out.write("\">");
                 }
-                out.write("<figcaption>" + prompt + "</figcaption></figure>\n");
+                out.write("<figcaption>" + when + (samePrompt ? "" : "<br>" + prompt) + "</figcaption></figure>\n");
             }
             out.write("</div>\n");
         }
@@ -142,6 +155,8 @@ public final class Report {
                 n, (long) m.steps()[n - 1], m.lastEpoch()));
         if (n > 0) {
             rows.put("last loss EMA", number(m.lossEma()[n - 1]));
+            int v = m.valSteps().length;
+            if (v > 0) rows.put("last validation loss", number(m.valLoss()[v - 1]) + " (step " + (long) m.valSteps()[v - 1] + ")");
             m.lr().forEach((group, values) -> rows.put("last lr (" + group + ")", number(values[n - 1])));
             rows.put("samples/s", "median " + number(median(m.samplesPerSecond())) + ", last " + number(m.samplesPerSecond()[n - 1]));
         }
@@ -234,7 +249,7 @@ public final class Report {
 
     /** The columns of metrics.jsonl that the report draws, one entry per readable line. */
     record Metrics(double[] steps, double[] loss, double[] lossEma, double[] samplesPerSecond, Map<String, double[]> lr,
-                   long lastEpoch, int skippedLines) {
+                   long lastEpoch, int skippedLines, double[] valSteps, double[] valLoss) {
 
         /**
          * Reads the rows written by {@link MetricsLog}. A line that is not a JSON object (a crash can cut the last
@@ -248,13 +263,19 @@ public final class Report {
                 lines = List.of();
             }
             List<JsonNode> rows = new ArrayList<>();
+            List<double[]> validation = new ArrayList<>();
             int skipped = 0;
             for (String line : lines) {
                 if (line.isBlank()) continue;
                 try {
                     JsonNode row = JSON.readTree(line);
-                    if (row.isObject() && row.has("step")) rows.add(row);
-                    else skipped++;
+                    if (row.isObject() && row.has("step") && row.has("val_loss")) {
+                        validation.add(new double[] {number(row.get("step")), number(row.get("val_loss"))});
+                    } else if (row.isObject() && row.has("step")) {
+                        rows.add(row);
+                    } else {
+                        skipped++;
+                    }
                 } catch (JsonProcessingException e) {
                     skipped++;
                 }
@@ -282,7 +303,8 @@ public final class Report {
                     column[i] = number(e.getValue());
                 }
             }
-            return new Metrics(steps, loss, lossEma, sps, lr, lastEpoch, skipped);
+            return new Metrics(steps, loss, lossEma, sps, lr, lastEpoch, skipped,
+                    validation.stream().mapToDouble(v -> v[0]).toArray(), validation.stream().mapToDouble(v -> v[1]).toArray());
         }
 
         private static double number(JsonNode node) {

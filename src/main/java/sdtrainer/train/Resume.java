@@ -40,11 +40,12 @@ final class Resume {
 
     /** The run's fingerprint, taken before any update and before --amp casts. */
     static TrainingState.Fingerprint fingerprint(StableDiffusion sd, Trainables trainables, TrainingData data,
-                                                 TrainConfig cfg) {
+                                                 HeldOut heldOut, TrainConfig cfg) {
         List<String> keys = new ArrayList<>();
         data.epoch(new Random(0), 1).forEach(keys::addAll);
         keys.sort(null);
-        return new TrainingState.Fingerprint(modelHash(sd), trainedSpec(cfg, trainables), keys);
+        List<String> validation = heldOut == null ? List.of() : heldOut.keys().stream().sorted().toList();
+        return new TrainingState.Fingerprint(modelHash(sd), trainedSpec(cfg, trainables), keys, validation);
     }
 
     /** What is trained: the network's kind and size, or the model's trained parts, and the tensor count. */
@@ -93,6 +94,12 @@ final class Resume {
             now.dataset().forEach(removed::remove);
             throw new TrainingState.StateMismatchException(where + "the dataset differs from the state's: "
                     + added.size() + " sample(s) added " + first(added) + ", " + removed.size() + " removed " + first(removed));
+        }
+        List<String> wasValidation = was.validation() == null ? List.of() : was.validation();
+        if (!wasValidation.equals(now.validation())) {
+            throw new TrainingState.StateMismatchException(where + "the held-out validation samples differ from the "
+                    + "state's (" + wasValidation.size() + " there, " + now.validation().size() + " here); give the same "
+                    + "--validation_split/--validation_dataset and --validation_seed");
         }
         return changedOptions(saved.configYaml(), cfg);
     }

@@ -74,6 +74,19 @@ final class StepLog implements AutoCloseable {
         progress.update(row.step(), row.lossEma(), row.samplesPerSecond(), lastLr);
     }
 
+    /** A validation loss: its own metrics.jsonl row ({@code val_loss}), TensorBoard scalar and console line. */
+    void validation(long step, int epoch, double loss, int samples) throws IOException {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("step", step);
+        row.put("epoch", epoch);
+        row.put("val_loss", loss);
+        row.put("val_samples", samples);
+        metrics.append(row);
+        tb.addScalars(Map.of("val_loss", loss), step);
+        progress.println(String.format(java.util.Locale.ROOT, "validation at step %d: loss %.4f on %d held-out sample(s)",
+                step, loss, samples));
+    }
+
     void println(String line) {
         progress.println(line);
     }

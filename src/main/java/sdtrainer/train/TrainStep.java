@@ -59,6 +59,24 @@ public final class TrainStep {
         }
     }
 
+    /**
+     * The loss on held-out samples at one fixed timestep, without gradients or updates: their latents (a VAE
+     * posterior sample with the draws' latent noise), the draws' plain noise (no noise recipe) and the captions
+     * as given.
+     */
+    float evaluate(List<Sample> samples, BatchDraws draws, List<String> captions, long timestep) {
+        NDManager m = p.sd().manager();
+        try (NDScope scope = new NDScope(); NoGrad ignored = new NoGrad()) {
+            NDArray latents = latents(samples, draws, m);
+            long[] t = new long[samples.size()];
+            java.util.Arrays.fill(t, timestep);
+            Noising.Noised noised = Noising.Noised.of(p.sd().schedule(), latents, draws.noise(m, latents.getShape()),
+                    m.create(t).toDevice(m.getDevice(), false));
+            NDArray context = p.conditioning().encode(captions, m);
+            return p.objective().compute(p.sd().unet(), latents, noised, context, masks(samples, m), null).loss().getFloat();
+        }
+    }
+
     /** Forward and backward of one micro-batch; returns its weighted loss, detached. */
     private NDArray micro(StepBatch.Micro micro, NDManager m, StepTimer timer) {
         timer.start();

@@ -61,6 +61,7 @@ public final class Trainer {
     private int skippedSamples;
     private int sampleSteps = SAMPLE_STEPS;
     private boolean halfFrozen;
+    private HeldOut heldOut;
 
     /** @param network the attached adapter to train (LoRA, EH), or null to train the model itself */
     public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, Network network, PrintStream console,
@@ -87,6 +88,9 @@ public final class Trainer {
         LOG.info("target: {}", objective.describe());
         TrainStep step = new TrainStep(parts(cfg, sd, trainables, objective, optimizer, ema, new RunRandom(state.seed())),
                 state.step());
+        Validation validation = Validation.of(cfg, heldOut, state.seed(), new TrainingRecipe(cfg).captions(),
+                TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps()));
+        if (validation != null) LOG.info(validation.describe());
         LrSchedule schedule = plan.schedule(cfg);
         Map<String, Double> baseLr = new LinkedHashMap<>();
         optimizer.groups().forEach(g -> baseLr.put(g.name(), g.lr()));
@@ -113,6 +117,7 @@ public final class Trainer {
                 state = state.after(batch, r.loss(), batches.position());
                 log.record(row(state, batch, r, optimizer, plan, System.nanoTime() - t0));
                 if (state.atPassStart()) log.println(epochLine(state, plan));
+                if (validation != null && validation.due(state, plan)) state = validation.run(state, step, log, plan);
                 if (state.atPassStart() && plan.savesAfter(state.next().pass() - 1)) {
                     state = saves.save(state, plan.epochsAfter(state.next().pass()), log.tensorBoard(), batches::order);
                     savedStep = state.step();
@@ -134,7 +139,7 @@ public final class Trainer {
 
     /** A fresh state, or the resumed one after checking that this run may continue it. */
     private TrainingState start(TrainingState.Loaded resumed, Trainables trainables, TrainingPlan plan) throws IOException {
-        TrainingState.Fingerprint fingerprint = Resume.fingerprint(sd, trainables, data, cfg);
+        TrainingState.Fingerprint fingerprint = Resume.fingerprint(sd, trainables, data, heldOut, cfg);
         if (resumed == null) {
             long seed = cfg.seed().orElseGet(() -> new java.security.SecureRandom().nextLong());
             LOG.info("seed {}", seed);
@@ -248,6 +253,11 @@ public final class Trainer {
      */
     public void forceHalfPrecisionFrozenParts() {
         this.halfFrozen = true;
+    }
+
+    /** Computes the validation loss on {@code heldOut} (see {@link HeldOut#of}); by default there is none. */
+    public void validateOn(HeldOut heldOut) {
+        this.heldOut = heldOut;
     }
 
     /** Fewer DDIM steps for save-point samples (tests, the embedded demo); the default is the original's 30. */

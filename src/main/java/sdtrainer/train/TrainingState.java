@@ -26,7 +26,7 @@ import java.util.Map;
  * {@code trained.safetensors}, {@code optimizer.safetensors} and, with EMA, {@code ema.safetensors}.
  */
 public record TrainingState(long seed, long step, Position next, double lossEma, List<String> lastCaptions,
-                            long[] lastShape, List<Report.SavePoint> saves, Fingerprint fingerprint) {
+                            long[] lastShape, List<Report.SavePoint> saves, Fingerprint fingerprint, double valLoss) {
 
     public static final int FORMAT_VERSION = 1;
     static final String JSON = "state.json", CONFIG = "config.yaml", TRAINED = "trained.safetensors",
@@ -36,8 +36,11 @@ public record TrainingState(long seed, long step, Position next, double lossEma,
     /** Where the next optimizer step starts: its pass and its index in the pass. */
     public record Position(int pass, int batch) {}
 
-    /** What a state may only be continued with: the same base model, trained set and dataset. */
-    public record Fingerprint(String model, String trained, List<String> dataset) {}
+    /**
+     * What a state may only be continued with: the same base model, trained set, dataset and held-out validation
+     * samples ({@code validation}: their keys, empty without validation; null in states written before it existed).
+     */
+    public record Fingerprint(String model, String trained, List<String> dataset, List<String> validation) {}
 
     public TrainingState {
         lastCaptions = List.copyOf(lastCaptions);
@@ -45,20 +48,26 @@ public record TrainingState(long seed, long step, Position next, double lossEma,
     }
 
     static TrainingState start(long seed, Fingerprint fingerprint) {
-        return new TrainingState(seed, 0, new Position(0, 0), Double.NaN, List.of(), null, List.of(), fingerprint);
+        return new TrainingState(seed, 0, new Position(0, 0), Double.NaN, List.of(), null, List.of(), fingerprint, Double.NaN);
     }
 
     /** The state after one more optimizer step on {@code batch}, the next step starting at {@code next}. */
     TrainingState after(StepBatch batch, float loss, Position next) {
         double ema = Double.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
         List<String> captions = batch.samples().stream().map(s -> s.caption()).toList();
-        return new TrainingState(seed, step + 1, next, ema, captions, batch.samples().get(0).shape(), saves, fingerprint);
+        return new TrainingState(seed, step + 1, next, ema, captions, batch.samples().get(0).shape(), saves, fingerprint,
+                valLoss);
     }
 
     TrainingState withSave(Report.SavePoint save) {
         List<Report.SavePoint> all = new ArrayList<>(saves);
         all.add(save);
-        return new TrainingState(seed, step, next, lossEma, lastCaptions, lastShape, all, fingerprint);
+        return new TrainingState(seed, step, next, lossEma, lastCaptions, lastShape, all, fingerprint, valLoss);
+    }
+
+    /** The state with the validation loss just computed. */
+    TrainingState withValLoss(double loss) {
+        return new TrainingState(seed, step, next, lossEma, lastCaptions, lastShape, saves, fingerprint, loss);
     }
 
     /** Whether the last step ended a pass (the next one starts a new pass). */
@@ -69,7 +78,7 @@ public record TrainingState(long seed, long step, Position next, double lossEma,
     /** The file layout of state.json. */
     private record Stored(int formatVersion, long seed, long step, Position next, String lossEma,
                           List<String> lastCaptions, long[] lastShape, List<StoredSave> saves, Fingerprint fingerprint,
-                          List<List<String>> order) {}
+                          List<List<String>> order, String valLoss) {}
 
     private record StoredSave(int epoch, long step, List<String> images, List<String> prompts) {}
 
@@ -82,7 +91,7 @@ public record TrainingState(long seed, long step, Position next, double lossEma,
         List<StoredSave> s = saves.stream().map(p -> new StoredSave(p.epoch(), p.step(),
                 p.images().stream().map(Path::toString).toList(), p.prompts())).toList();
         Stored stored = new Stored(FORMAT_VERSION, seed, step, next, Double.toString(lossEma), lastCaptions, lastShape,
-                s, fingerprint, order);
+                s, fingerprint, order, Double.toString(valLoss));
         AtomicDirectory.replace(dir, tmp -> {
             SafeTensorsWriter.writeArrays(tmp.resolve(TRAINED), trained, Map.of("format", "pt"), null);
             SafeTensorsWriter.writeArrays(tmp.resolve(OPTIMIZER), optimizer, Map.of("format", "pt"), null);
@@ -158,7 +167,8 @@ public record TrainingState(long seed, long step, Position next, double lossEma,
         List<Report.SavePoint> saves = s.saves().stream().map(p -> new Report.SavePoint(p.epoch(), p.step(),
                 p.images().stream().map(Path::of).toList(), p.prompts())).toList();
         TrainingState state = new TrainingState(s.seed(), s.step(), s.next(), Double.parseDouble(s.lossEma()),
-                s.lastCaptions(), s.lastShape(), saves, s.fingerprint());
+                s.lastCaptions(), s.lastShape(), saves, s.fingerprint(),
+                s.valLoss() == null ? Double.NaN : Double.parseDouble(s.valLoss()));
         return new Loaded(found, state, Files.readString(found.resolve(CONFIG)), s.order());
     }
 

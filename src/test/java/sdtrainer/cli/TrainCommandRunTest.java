@@ -102,4 +102,24 @@ class TrainCommandRunTest {
                 run.err());
         assertEquals("", run.out());
     }
+
+    @Test
+    void aValidationSplitLogsValLossAndATooSmallOneIsAnInputError() throws IOException {
+        Path fixture = Fixtures.TINY_SD15;
+        Assumptions.assumeTrue(Files.isDirectory(fixture), "fixture absent");
+        Path data = sdtrainer.train.TrainerTest.simpleDataset(dir.resolve("images"), 4);
+        Path out = dir.resolve("out/val");
+        String[] args = {"--model", fixture.toString(), "--dataset", data.toString(), "--output", out.toString(),
+            "--image_log", dir.resolve("out/log").toString(), "--resolution", "32", "--batch_size", "2",
+            "--epochs", "1", "--seed", "1", "--device", "cpu"};
+        CommandRun tooSmall = CommandRun.of(concat(args, "--validation_split", "0.1", "--dry_run"));
+        assertEquals(2, tooSmall.exitCode(), tooSmall.err());
+        assertEquals("sd-trainer: --validation_split 0.1 of 4 sample(s) in " + data + " holds out 0; both training and "
+                + "validation need at least one sample", tooSmall.err().strip());
+        CommandRun run = CommandRun.of(concat(args, "--validation_split", "0.25"));
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.err().contains("done: 2 steps"), "3 samples train in steps of 2: " + run.err());
+        String metrics = Files.readString(out.resolve("metrics.jsonl"));
+        assertTrue(metrics.contains("\"val_loss\":") && metrics.contains("\"val_samples\":1"), metrics);
+    }
 }

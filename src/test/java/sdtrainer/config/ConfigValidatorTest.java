@@ -293,4 +293,33 @@ class ConfigValidatorTest {
                 problemsWith("sample_prompts", dir.resolve("none.txt").toString(), "sample_sampler", "ddim",
                         "sample_every_n_steps", 1, "sample_every_n_epochs", 1));
     }
+
+    @Test
+    void validationOptionsAreChecked() throws IOException {
+        Path val = Files.createDirectories(dir.resolve("val"));
+        assertEquals(List.of(), problemsWith("validation_split", 0.1, "validate_every_n_epochs", 2, "validate_every_n_steps", 50,
+                "max_validation_steps", 4, "validation_seed", 7L));
+        values.remove("validation_split");
+        assertEquals(List.of(), problemsWith("validation_dataset", val.toString()));
+        values.remove("validation_dataset");
+        for (Object bad : new Object[] {-0.1, 1.0, 1.5}) {
+            assertEquals("--validation_split " + bad + " must be a share between 0 and 1 (e.g. 0.1), or 0 for none",
+                    onlyProblem("--validation_split", "validation_split", bad));
+        }
+        assertEquals(List.of(), problemsWith("validation_split", 0.0), "0 is off");
+        List<String> both = problemsWith("validation_split", 0.2, "validation_dataset", dir.resolve("nope").toString(),
+                "validate_every_n_epochs", 0, "validate_every_n_steps", -3, "max_validation_steps", 0);
+        assertEquals(List.of(
+                "--validation_split and --validation_dataset both name the validation samples; give one of them",
+                "--validation_dataset " + dir.resolve("nope") + ": no such directory",
+                "--validate_every_n_epochs 0 must be at least 1",
+                "--validate_every_n_steps -3 must be at least 1",
+                "--max_validation_steps 0 must be at least 1"), both);
+        values.remove("validation_split");
+        values.remove("validate_every_n_epochs");
+        values.remove("validate_every_n_steps");
+        values.remove("max_validation_steps");
+        assertEquals("--validation_dataset " + dir.resolve("data") + " is the training --dataset; validate on other samples",
+                onlyProblem("--validation_dataset", "validation_dataset", dir.resolve("data").toString()));
+    }
 }

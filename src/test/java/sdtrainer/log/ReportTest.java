@@ -94,8 +94,8 @@ class ReportTest {
         assertEquals(1, images.size());
         assertEquals("image/png", images.get(0).group(1));
         assertArrayEquals(Files.readAllBytes(image), Base64.getDecoder().decode(images.get(0).group(2)), "small images embedded as they are");
-        assertTrue(html.contains("<figcaption>a cat</figcaption>"));
-        assertTrue(html.contains("epoch 5 · step 150"));
+        assertTrue(html.contains("<h3>a cat</h3>"), "one prompt: it heads its row");
+        assertTrue(html.contains("<figcaption>epoch 5 · step 150</figcaption>"));
         assertTrue(html.contains("<pre>model: /m/sd15\nlr: 1e-4\n</pre>"));
         try (Stream<Path> files = Files.list(dir)) {
             assertFalse(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
@@ -111,7 +111,7 @@ class ReportTest {
         String html = html(dir);
         assertFalse(html.contains("<script>"));
         assertFalse(html.contains("<b>bold"));
-        assertTrue(html.contains("<figcaption>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot;cats&quot; &amp; dogs</figcaption>"));
+        assertTrue(html.contains("<h3>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot;cats&quot; &amp; dogs</h3>"));
         assertTrue(html.contains("alt=\"&lt;script&gt;alert(&#39;x&#39;)"));
         assertTrue(html.contains("<pre>prompt: &lt;/pre&gt;&lt;b&gt;bold&lt;/b&gt;\n</pre>"));
     }
@@ -143,6 +143,49 @@ class ReportTest {
         assertTrue(html.contains("20 (last step 20"));
         assertEquals(2, all(DATA_URI, html).size());
         assertTrue(html.indexOf("epoch 1 · step 10") < html.indexOf("epoch 2 · step 20"), "saves in order");
+    }
+
+    @Test
+    void samplesAreGroupedByPromptAcrossSaves(@TempDir Path dir) throws IOException {
+        Path a1 = png(dir.resolve("a1.png"), 8, 0xff0000), b1 = png(dir.resolve("b1.png"), 8, 0x00ff00);
+        Path a2 = png(dir.resolve("a2.png"), 8, 0x0000ff), b2 = png(dir.resolve("b2.png"), 8, 0xffff00);
+        Report.write(dir, dir.resolve("none.jsonl"), List.of(
+                new Report.SavePoint(1, 10, List.of(a1, b1), List.of("a red star", "caption one")),
+                new Report.SavePoint(2, 20, List.of(a2, b2), List.of("a red star", "caption two"))), "");
+        String html = html(dir);
+        int star = html.indexOf("<h3>a red star</h3>"), changing = html.indexOf("<h3>sample 1 (its prompt changes between saves)</h3>");
+        assertTrue(star >= 0 && changing > star, html);
+        List<MatchResult> images = all(DATA_URI, html);
+        assertEquals(4, images.size());
+        // row of prompt 0: both saves' first images, then row 1: both saves' second images
+        List<byte[]> order = List.of(Files.readAllBytes(a1), Files.readAllBytes(a2), Files.readAllBytes(b1), Files.readAllBytes(b2));
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(order.get(i), Base64.getDecoder().decode(images.get(i).group(2)), "image " + i);
+        }
+        String row0 = html.substring(star, changing);
+        assertTrue(row0.indexOf("epoch 1 · step 10") < row0.indexOf("epoch 2 · step 20"), "saves in order within a row");
+        assertTrue(html.substring(changing).contains("<figcaption>epoch 2 · step 20<br>caption two</figcaption>"),
+                "a changing prompt is shown under each image");
+    }
+
+    @Test
+    void validationLossHasItsOwnCurve(@TempDir Path dir) throws IOException {
+        Path metrics = metrics(dir, 10);
+        Files.writeString(metrics, "{\"step\":5,\"epoch\":1,\"val_loss\":0.25,\"val_samples\":2}\n"
+                + "{\"step\":10,\"epoch\":2,\"val_loss\":0.125,\"val_samples\":2}\n", java.nio.file.StandardOpenOption.APPEND);
+        Report.Metrics m = Report.Metrics.read(metrics);
+        assertEquals(10, m.steps().length, "validation rows are not training steps");
+        assertArrayEquals(new double[] {5, 10}, m.valSteps());
+        assertArrayEquals(new double[] {0.25, 0.125}, m.valLoss());
+        Report.write(dir, metrics, List.of(), "");
+        String html = html(dir);
+        MatchResult val = all(POLYLINE, html).stream().filter(l -> l.group(1).equals(Report.VAL_LOSS_COLOUR)).findFirst()
+                .orElseThrow();
+        assertEquals(2, val.group(2).split(" ").length);
+        assertTrue(html.contains("<th>last validation loss</th><td>0.1250 (step 10)</td>"), html);
+
+        Report.write(dir, metrics(Files.createDirectories(dir.resolve("plain")), 10), List.of(), "");
+        assertFalse(html(dir).contains("Validation loss"), "no validation, no chart");
     }
 
     @Test

@@ -52,6 +52,7 @@ class RecipeTrainingTest {
         m.put("lr_scheduler", "cosine_with_restarts");
         m.put("lr_scheduler_num_cycles", 2);
         m.put("lr_warmup_steps", "1");
+        m.put("validation_split", 0.2);
         return m;
     }
 
@@ -68,6 +69,7 @@ class RecipeTrainingTest {
             recipeLosses = TrainerTest.losses(metrics);
             assertEquals(s.steps(), recipeLosses.size());
             recipeLosses.forEach(l -> assertTrue(Double.isFinite(l) && l > 0, "loss " + l));
+            assertTrue(Files.readString(metrics).contains("\"val_loss\""), "the held-out sample's loss is logged");
             JsonNode first = new ObjectMapper().readTree(Files.readAllLines(metrics).get(0));
             assertEquals(0.0, first.get("lr").get("unet").asDouble(), "one warm-up step starts at lr 0");
             // the model kept the recipe's schedule and prompt path, so the save point's samples used them too
@@ -78,7 +80,7 @@ class RecipeTrainingTest {
             assertTrue(Files.list(cfg.imageLog().orElseThrow()).findAny().isPresent(), "sample images written");
         }
         TrainConfig plainCfg = TrainerTest.config(ds, tmp.resolve("plain"), Map.of("use_bucket", true, "mask", true,
-                "step_range", "0.2,1", "v_prediction", true));
+                "step_range", "0.2,1", "v_prediction", true, "validation_split", 0.2));
         try (StableDiffusion sd = StableDiffusion.load(Fixtures.TINY_SD15, ai.djl.Device.cpu())) {
             TrainerTest.train(plainCfg, sd);
             List<Double> plain = TrainerTest.losses(plainCfg.output().orElseThrow().resolve(MetricsLog.FILE_NAME));

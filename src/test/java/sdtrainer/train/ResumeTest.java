@@ -135,6 +135,18 @@ class ResumeTest {
                 "the EMA differs from the trained weights");
     }
 
+    /** Every optimizer's state (moments, 8-bit blocks and scales, Prodigy's d, Adafactor's factors) resumes exactly. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"adamw8bit", "lion", "lion8bit", "prodigy", "adafactor", "sgd"})
+    void everyOptimizerResumesBitForBit(String optimizer, @TempDir Path tmp) throws Exception {
+        Path ds = TrainerTest.simpleDataset(tmp.resolve("ds"), 4);
+        Map<String, Object> opts = new HashMap<>(Map.of("lora", 4, "lr", optimizer.equals("prodigy") ? "1" : "1e-3",
+                "batch_size", 1, "epochs", 2, "save_n_epochs", 2, "optimizer", optimizer));
+        if (optimizer.equals("sgd")) opts.put("optimizer_args", "momentum=0.9,nesterov=True");
+        Path[] runs = stopAndResume(tmp, ds, opts);
+        assertEquals(tensors(runs[0].resolve("model.safetensors")), tensors(runs[1].resolve("model.safetensors")), optimizer);
+    }
+
     @Test
     void fullFineTuneOnBucketsWithRepeatAndClippingResumesBitForBit(@TempDir Path tmp) throws Exception {
         Path ds = TrainerTest.bucketDataset(tmp.resolve("ds"));

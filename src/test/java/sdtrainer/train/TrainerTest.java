@@ -112,6 +112,8 @@ public class TrainerTest {
                 ? new AspectDataset(cfg.dataset().orElseThrow(), cfg.mask(), 2, 4)
                 : new SimpleDataset(cfg.dataset().orElseThrow(), cfg.resolution().width(), cfg.resolution().height());
         Trainer t = new Trainer(cfg, sd, data, null, new PrintStream(new ByteArrayOutputStream()), false);
+        t.validateOn(HeldOut.of(cfg, data, cfg.seed().orElseThrow(), dir -> new SimpleDataset(dir,
+                cfg.resolution().width(), cfg.resolution().height())).orElse(null));
         t.setSampleSteps(2);
         return t.run();
     }
@@ -119,7 +121,10 @@ public class TrainerTest {
     static List<Double> losses(Path metrics) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<Double> out = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) out.add(json.readTree(line).get("loss").asDouble());
+        for (String line : Files.readAllLines(metrics)) {
+            var row = json.readTree(line);
+            if (row.has("loss")) out.add(row.get("loss").asDouble());
+        }
         return out;
     }
 

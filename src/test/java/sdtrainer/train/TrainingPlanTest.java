@@ -24,6 +24,8 @@ class TrainingPlanTest {
             public List<String> problems() { return List.of(); }
             public int dropBad() { return 0; }
             public int size() { return n; }
+            public List<String> keys() { return all; }
+            public void exclude(java.util.Collection<String> keys) { throw new UnsupportedOperationException(); }
             public List<String> captions() { return List.of(); }
             public List<String> warnings() { return List.of(); }
         };
