@@ -139,7 +139,8 @@ class ResumeTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"adamw8bit", "lion", "lion8bit", "prodigy", "adafactor", "sgd"})
     void everyOptimizerResumesBitForBit(String optimizer, @TempDir Path tmp) throws Exception {
-        Path ds = TrainerTest.simpleDataset(tmp.resolve("ds"), 4);
+        // 3 images, one per step: 6 steps, stopped after the 3rd
+        Path ds = TrainerTest.simpleDataset(tmp.resolve("ds"), 3);
         Map<String, Object> opts = new HashMap<>(Map.of("lora", 4, "lr", optimizer.equals("prodigy") ? "1" : "1e-3",
                 "batch_size", 1, "epochs", 2, "save_n_epochs", 2, "optimizer", optimizer));
         if (optimizer.equals("sgd")) opts.put("optimizer_args", "momentum=0.9,nesterov=True");
