@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import sdtrainer.config.NetworkType;
 import sdtrainer.config.OnBadSample;
+import sdtrainer.config.SaveFormat;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.AspectDataset;
 import sdtrainer.data.SimpleDataset;
@@ -63,6 +64,7 @@ final class RunInputs {
         UNetConfig unetConfig = component(model, ModelDirectory.UNET, UNetConfig::from, UNet2DConditionModel::new);
         VaeConfig vaeConfig = component(model, ModelDirectory.VAE, VaeConfig::from, AutoencoderKL::new);
         ClipTextConfig teConfig = component(model, ModelDirectory.TEXT_ENCODER, ClipTextConfig::from, ClipTextModel::new);
+        if (ModelDirectory.isSdxl(model)) sdxlOptions(cfg, model);
         int f = vaeConfig.downsamplingFactor();
         int needed = f * unetConfig.downsamplingFactor();
         if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
@@ -87,6 +89,19 @@ final class RunInputs {
         Optional<String> short_ = new TrainingRecipe(cfg).captionProblem(data.captions());
         if (short_.isPresent()) throw new InputException("--dataset " + dir + ": " + short_.get());
         return new RunInputs(data, warnings);
+    }
+
+    /** The options SDXL training does not have (yet), each refused with the option's name. */
+    private static void sdxlOptions(TrainConfig cfg, Path model) throws InputException {
+        String refused = cfg.network() == NetworkType.EH ? "--network eh"
+                : cfg.lora() > 0 && cfg.convDim() > 0 ? "--conv_dim"
+                : cfg.clipSkip().isPresent() ? "--clip_skip"
+                : cfg.maxTokenLength().isPresent() ? "--max_token_length"
+                : cfg.lora() == 0 && cfg.saveFormat() == SaveFormat.SINGLE_FILE ? "--save_format single_file"
+                : null;
+        if (refused != null) {
+            throw new InputException("--model " + model + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
+        }
     }
 
     /**
