@@ -65,6 +65,9 @@ final class RunInputs {
         VaeConfig vaeConfig = component(model, ModelDirectory.VAE, VaeConfig::from, AutoencoderKL::new);
         ClipTextConfig teConfig = component(model, ModelDirectory.TEXT_ENCODER, ClipTextConfig::from, ClipTextModel::new);
         if (ModelDirectory.isSdxl(model)) sdxlOptions(cfg, model);
+        else if (cfg.cacheTextEncoderOutputs()) {
+            throw new InputException("--cache_text_encoder_outputs is for SDXL models; " + model + " is not one");
+        }
         int f = vaeConfig.downsamplingFactor();
         int needed = f * unetConfig.downsamplingFactor();
         if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
@@ -101,6 +104,9 @@ final class RunInputs {
                 : null;
         if (refused != null) {
             throw new InputException("--model " + model + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
+        }
+        if (cfg.cacheTextEncoderOutputs() && cfg.trainEncoder()) {
+            throw new InputException("--cache_text_encoder_outputs needs frozen text encoders: drop --train_encoder");
         }
     }
 

@@ -171,7 +171,7 @@ public final class Trainer {
         TrainingRecipe recipe = new TrainingRecipe(cfg);
         Noising noising = new Noising(sd.schedule(), TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps()),
                 recipe.noiseTransforms(), recipe.inputPerturbation().orElse(null));
-        return new TrainStep.Parts(sd, trainables, recipe.captions(), Conditioning.of(sd, trainables.textEncoderLearns(), false), noising,
+        return new TrainStep.Parts(sd, trainables, recipe.captions(), Conditioning.of(sd, trainables.textEncoderLearns(), cfg.cacheTextEncoderOutputs()), noising,
                 objective, optimizer, new GradClip(cfg.maxGradNorm()), ema, random, cfg.minibatchRepeat(),
                 cfg.gradientCheckpointing());
     }

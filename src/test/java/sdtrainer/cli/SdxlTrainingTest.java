@@ -174,12 +174,22 @@ class SdxlTrainingTest {
     }
 
     @Test
+    void cachedEncoderOutputsTrainAsEncodingEveryStepDoes() throws Exception {
+        Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
+        ok(train(data, dir.resolve("plain"), "--lora", "4", "--epochs", "2"));
+        ok(train(data, dir.resolve("cached"), "--lora", "4", "--epochs", "2", "--cache_text_encoder_outputs"));
+        assertEquals(losses(dir.resolve("plain")), losses(dir.resolve("cached")));
+    }
+
+    @Test
     void optionsSdxlTrainingLacksAreRefusedWithOneLine() throws Exception {
         Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
         Map<String, List<String>> refused = Map.of(
                 "--network eh is not supported for SDXL training yet", List.of("--network", "eh"),
                 "--clip_skip is not supported for SDXL training yet", List.of("--lora", "4", "--clip_skip", "2"),
-                "--save_format single_file is not supported", List.of("--save_format", "single_file"));
+                "--save_format single_file is not supported", List.of("--save_format", "single_file"),
+                "--cache_text_encoder_outputs needs frozen text encoders", List.of("--lora", "4", "--train_encoder",
+                        "--cache_text_encoder_outputs"));
         for (var e : refused.entrySet()) {
             List<String> args = new ArrayList<>(List.of(train(data, dir.resolve("out"), "--dry_run")));
             args.addAll(e.getValue());
@@ -187,5 +197,9 @@ class SdxlTrainingTest {
             assertEquals(2, r.exitCode(), r.err());
             assertTrue(r.err().contains(e.getKey()), r.err());
         }
+        CommandRun sd = CommandRun.of(trainFrom(Fixtures.require("tiny-sd15"), data, dir.resolve("sd"), "--dry_run",
+                "--cache_text_encoder_outputs"));
+        assertEquals(2, sd.exitCode(), sd.err());
+        assertTrue(sd.err().contains("--cache_text_encoder_outputs is for SDXL models"), sd.err());
     }
 }
