@@ -6,7 +6,10 @@ import picocli.CommandLine.Option;
 import sdtrainer.io.DType;
 import sdtrainer.network.LoraMerge;
 import sdtrainer.pipeline.ModelSource;
+import sdtrainer.network.SdxlNetworks;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -35,9 +38,10 @@ public final class MergeLoraCommand implements Callable<Integer> {
         ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
         ModelSource source = model.source();
         EngineInfo engine = device.start(0);
-        try (StableDiffusion sd = ModelInputs.load(source, engine.device())) {
+        try (DiffusionModel sd = ModelInputs.loadAnyFamily(source, engine.device())) {
             try {
-                LoraMerge.merge(sd, lora, scale);
+                if (sd instanceof StableDiffusionXL xl) SdxlNetworks.merge(xl, lora, scale);
+                else LoraMerge.merge((StableDiffusion) sd, lora, scale);
             } catch (IOException | IllegalArgumentException e) {
                 throw new InputException("--lora " + e.getMessage(), e);
             }

@@ -7,14 +7,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import sdtrainer.network.Network;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Parameter;
+import sdtrainer.pipeline.DiffusionModel;
+import sdtrainer.pipeline.ModelDirectory;
 import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 
 /** Loading what the user named on the command line: any defect is an {@link InputException} (exit code 2). */
 final class ModelInputs {
@@ -22,17 +26,31 @@ final class ModelInputs {
 
     /** The model's weights, every one of them finite: NaN or Inf in a checkpoint would spoil the run at step 1. */
     static StableDiffusion load(ModelSource source, Device device) throws InputException {
-        Path model = source.model();
-        StableDiffusion sd;
         try {
-            sd = StableDiffusion.load(source, device);
+            return finite(StableDiffusion.load(source, device));
         } catch (IOException | RuntimeException e) {
             throw new InputException("--model " + e.getMessage(), e);
         }
-        List<String> broken = nonFinite(Map.of("text_encoder", sd.textEncoder(), "unet", sd.unet(), "vae", sd.vae()));
+    }
+
+    /** As {@link #load}, for any family training knows: an SDXL diffusers folder loads as SDXL. */
+    static DiffusionModel loadAnyFamily(ModelSource source, Device device) throws InputException {
+        if (source.singleFile() || !ModelDirectory.isSdxl(source.model())) return load(source, device);
+        try {
+            return finite(StableDiffusionXL.load(source.model(), device));
+        } catch (IOException | RuntimeException e) {
+            throw new InputException("--model " + e.getMessage(), e);
+        }
+    }
+
+    private static <T extends DiffusionModel> T finite(T sd) throws InputException {
+        Map<String, Module> parts = new LinkedHashMap<>(sd.textEncoders());
+        parts.put("unet", sd.unet());
+        parts.put("vae", sd.vae());
+        List<String> broken = nonFinite(parts);
         if (!broken.isEmpty()) {
             sd.close();
-            throw new InputException("--model " + model + ": " + broken.size() + " weight tensor(s) hold NaN or Inf, the "
+            throw new InputException("--model " + sd.directory() + ": " + broken.size() + " weight tensor(s) hold NaN or Inf, the "
                     + "checkpoint is broken: " + String.join(", ", broken.subList(0, Math.min(10, broken.size())))
                     + (broken.size() > 10 ? ", ..." : ""));
         }

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import sdtrainer.config.NetworkType;
 import sdtrainer.config.OnBadSample;
+import sdtrainer.config.SaveFormat;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.AspectDataset;
 import sdtrainer.data.SimpleDataset;
@@ -72,6 +73,10 @@ final class RunInputs {
         UNetConfig unetConfig = component(model, ModelDirectory.UNET, UNetConfig::from, UNet2DConditionModel::new);
         VaeConfig vaeConfig = component(model, ModelDirectory.VAE, VaeConfig::from, AutoencoderKL::new);
         ClipTextConfig teConfig = component(model, ModelDirectory.TEXT_ENCODER, ClipTextConfig::from, ClipTextModel::new);
+        if (ModelDirectory.isSdxl(model)) sdxlOptions(cfg, model);
+        else if (cfg.cacheTextEncoderOutputs()) {
+            throw new InputException("--cache_text_encoder_outputs is for SDXL models; " + model + " is not one");
+        }
         int f = vaeConfig.downsamplingFactor();
         int needed = f * unetConfig.downsamplingFactor();
         if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
@@ -108,6 +113,22 @@ final class RunInputs {
             throw new InputException(e.getMessage(), e);
         }
         return new RunInputs(data, heldOut, warnings);
+    }
+
+    /** The options SDXL training does not have (yet), each refused with the option's name. */
+    private static void sdxlOptions(TrainConfig cfg, Path model) throws InputException {
+        String refused = cfg.network() == NetworkType.EH ? "--network eh"
+                : cfg.lora() > 0 && cfg.convDim() > 0 ? "--conv_dim"
+                : cfg.clipSkip().isPresent() ? "--clip_skip"
+                : cfg.maxTokenLength().isPresent() ? "--max_token_length"
+                : cfg.lora() == 0 && cfg.saveFormat() == SaveFormat.SINGLE_FILE ? "--save_format single_file"
+                : null;
+        if (refused != null) {
+            throw new InputException("--model " + model + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
+        }
+        if (cfg.cacheTextEncoderOutputs() && cfg.trainEncoder()) {
+            throw new InputException("--cache_text_encoder_outputs needs frozen text encoders: drop --train_encoder");
+        }
     }
 
     /**

@@ -8,8 +8,11 @@ import sdtrainer.io.OutputLock;
 import sdtrainer.io.SaveLeftovers;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
+import sdtrainer.network.SdxlNetworks;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.ModelSource;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 import sdtrainer.train.Trainer;
 
 import java.io.IOException;
@@ -24,10 +27,10 @@ import java.util.Map;
  */
 final class TrainingRun {
     private final OutputLock lock;
-    private final StableDiffusion sd;
+    private final DiffusionModel sd;
     private final Trainer trainer;
 
-    private TrainingRun(OutputLock lock, StableDiffusion sd, Trainer trainer) {
+    private TrainingRun(OutputLock lock, DiffusionModel sd, Trainer trainer) {
         this.lock = lock;
         this.sd = sd;
         this.trainer = trainer;
@@ -51,14 +54,14 @@ final class TrainingRun {
         } catch (OutputLock.HeldException e) {
             throw new InputException("--output " + e.getMessage(), e);
         }
-        StableDiffusion sd = null;
+        DiffusionModel sd = null;
         try {
             lock.staleOwner().ifPresent(owner -> notices.accept("took over the lock " + lock.file()
                     + " of a run that ended without releasing it (" + owner + ")"));
             SaveLeftovers.clean(output).forEach(notices);
             RunInputs inputs = RunInputs.check(cfg, device);
             inputs.warnings().forEach(w -> notices.accept("warning: " + w));
-            sd = ModelInputs.load(new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(), cfg.vPredictionChoice()),
+            sd = ModelInputs.loadAnyFamily(new ModelSource(cfg.model().orElseThrow(), cfg.modelConfig(), cfg.vPredictionChoice()),
                     device);
             Trainer trainer = new Trainer(cfg, sd, inputs.data(), network(cfg, sd), System.err, System.console() != null);
             trainer.validateOn(inputs.heldOut());
@@ -71,13 +74,16 @@ final class TrainingRun {
     }
 
     /** The adapter network to train (attached, resumed from --resume_lora when given), or null for a full fine-tune. */
-    private static Network network(TrainConfig cfg, StableDiffusion sd) throws InputException {
+    private static Network network(TrainConfig cfg, DiffusionModel model) throws InputException {
         boolean eh = cfg.network() == NetworkType.EH;
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
         try {
-            Network n = NetworkFactory.create(sd, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(), cfg.convDim(),
-                    cfg.convAlpha(), cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), sd.manager(), seed);
+            // SDXL: LoRA only, with kohya's SDXL names (RunInputs refuses EH and --conv_dim for it)
+            Network n = model instanceof StableDiffusionXL xl
+                    ? SdxlNetworks.createLora(xl, cfg.lora(), cfg.loraAlpha(), cfg.upOnly(), cfg.trainEncoder(), xl.manager(), seed)
+                    : NetworkFactory.create((StableDiffusion) model, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(),
+                    cfg.convDim(), cfg.convAlpha(), cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), model.manager(), seed);
             if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());
             n.attach();
             return n;

@@ -69,6 +69,11 @@ public final class TrainConfig {
     @Option(names = "--train_encoder", negatable = true, description = "also train the text encoder")
     private boolean trainEncoder;
 
+    @JsonProperty("cache_text_encoder_outputs")
+    @Option(names = "--cache_text_encoder_outputs", negatable = true,
+            description = "SDXL with frozen encoders: encode each caption once, keep it on the CPU")
+    private boolean cacheTextEncoderOutputs;
+
     @JsonProperty("epochs")
     @Option(names = "--epochs", paramLabel = "N", description = "passes over the dataset (default: ${DEFAULT-VALUE})")
     private int epochs = 10;
@@ -485,6 +490,10 @@ public final class TrainConfig {
 
     public boolean trainEncoder() {
         return trainEncoder;
+    }
+
+    public boolean cacheTextEncoderOutputs() {
+        return cacheTextEncoderOutputs;
     }
 
     public int epochs() {

@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
 /**
  * The original's AspectDataset: {@code buckets.json} maps {@code "(W, H)"} to stems; each stem has a cached latent
  * {@code <stem>.npy} [C, H/f, W/f], a caption {@code <stem>.caption} (or, as kohya's tools leave it,
- * {@code <stem>.txt} when there is no {@code .caption}) and, with masks, {@code <stem>.npz} [H/f, W/f].
+ * {@code <stem>.txt} when there is no {@code .caption}) and, with masks, {@code <stem>.npz} [H/f, W/f];
+ * {@code sizes.json} ({@link SourceSize#FILE}), where bucketing wrote it, gives each sample's source size and crop.
  */
 public final class AspectDataset implements TrainingData {
     private static final Pattern BUCKET = Pattern.compile("\\(\\s*(\\d+)\\s*,\\s*(\\d+)\\s*\\)");
@@ -31,6 +32,7 @@ public final class AspectDataset implements TrainingData {
     private final boolean useMask;
     private final Map<String, List<String>> buckets = new LinkedHashMap<>();
     private final Map<String, long[]> latentShapes = new LinkedHashMap<>();
+    private final Map<String, SourceSize> sources;
     private final Map<String, String> problems = new LinkedHashMap<>();
     private final List<String> warnings = new ArrayList<>();
 
@@ -71,6 +73,7 @@ public final class AspectDataset implements TrainingData {
             buckets.put(e.getKey(), stems);
         }
         if (latentShapes.isEmpty()) throw new IOException(index + ": lists no samples");
+        sources = SourceSize.read(dir.resolve(SourceSize.FILE));
     }
 
     private void check(String stem, long[] shape) {
@@ -138,7 +141,7 @@ public final class AspectDataset implements TrainingData {
         TensorData latent = Npy.read(dir.resolve(stem + ".npy"));
         String caption = Captions.read(captionOf(stem));
         float[] mask = useMask ? firstArray(dir.resolve(stem + ".npz")).toFloats() : null;
-        return new Sample(stem, caption, latent.toFloats(), null, mask, latent.shape());
+        return new Sample(stem, caption, latent.toFloats(), null, mask, latent.shape(), sources.get(stem));
     }
 
     @Override

@@ -83,8 +83,10 @@ public final class SimpleDataset implements TrainingData {
     @Override
     public Sample load(String key) throws IOException {
         Path file = everyImage.get(key);
-        float[] chw = Images.toCHW(Images.coverAndCenterCrop(Images.read(file), width, height));
-        return new Sample(key, Captions.read(captionOf(file)), null, chw, null, new long[] {3, height, width});
+        java.awt.image.BufferedImage image = Images.read(file);
+        float[] chw = Images.toCHW(Images.coverAndCenterCrop(image, width, height));
+        return new Sample(key, Captions.read(captionOf(file)), null, chw, null, new long[] {3, height, width},
+                SourceSize.coverAndCenterCrop(image.getWidth(), image.getHeight(), width, height));
     }
 
     @Override

@@ -54,7 +54,7 @@ public final class ShippedConfigs {
         Path written = dir;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                StableDiffusion.deleteTree(written);
+                DiffusersFolder.deleteTree(written);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -17,9 +17,6 @@ import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.diffusion.SchedulerConfig;
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsSet;
-import sdtrainer.io.SafeTensorsWriter;
-import sdtrainer.io.TempPaths;
-import sdtrainer.io.TensorData;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.StateDict;
 import sdtrainer.pipeline.format.ModelFamily;
@@ -27,17 +24,13 @@ import sdtrainer.pipeline.format.SingleFile;
 import sdtrainer.pipeline.format.SingleFileLayout;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 import java.util.List;
 
 /** A Stable Diffusion 1.x / 2.x model loaded from a diffusers directory or a single file; owns its parameters' memory. */
-public final class StableDiffusion implements AutoCloseable {
+public final class StableDiffusion implements DiffusionModel {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StableDiffusion.class);
     private final Path dir;
     private final Path configDir;
@@ -130,21 +123,25 @@ public final class StableDiffusion implements AutoCloseable {
         }
     }
 
-    /** What --model named: the diffusers folder or the single file. */
-    public Path directory() { return dir; }
+    @Override public Path directory() { return dir; }
     /** The family the model was recognised as; null for a folder whose configs describe none we know (SDXL-style). */
     public ModelFamily family() { return family; }
-    public NDManager manager() { return manager; }
+    @Override public NDManager manager() { return manager; }
     public ClipTokenizer tokenizer() { return tokenizer; }
     public ClipTextModel textEncoder() { return textEncoder; }
-    public UNet2DConditionModel unet() { return unet; }
-    public AutoencoderKL vae() { return vae; }
-    /** The training noise schedule (and, through it, the prediction type) from scheduler_config.json. */
-    public NoiseSchedule schedule() { return schedule; }
+    @Override public Map<String, ClipTextModel> textEncoders() { return Map.of(ModelDirectory.TEXT_ENCODER, textEncoder); }
+    @Override public UNet2DConditionModel unet() { return unet; }
+    @Override public AutoencoderKL vae() { return vae; }
+    @Override public NoiseSchedule schedule() { return schedule; }
 
-    /** Training noise and sampling use {@code schedule} from now on (--zero_terminal_snr's rescaled one). */
+    @Override
     public void useSchedule(NoiseSchedule schedule) {
         this.schedule = schedule;
+    }
+
+    @Override
+    public NDArray generate(TextToImage.Request request, NDManager m) {
+        return TextToImage.generate(this, request, m);
     }
 
     /** Token ids [B, max_length] for captions, padded and truncated as the tokenizer files say. */
@@ -172,103 +169,25 @@ public final class StableDiffusion implements AutoCloseable {
         this.promptEncoder = encoder;
     }
 
-    /**
-     * Writes the model as a diffusers directory (configs, tokenizer and scheduler files as loaded, weights as
-     * safetensors in {@code precision}), loadable by us and by diffusers. The directory is assembled beside
-     * {@code out} and swapped in at the end, so an interrupted save never leaves a half-written model.
-     */
+    @Override
     public void save(Path out, DType precision) throws IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = TempPaths.directory(parent, out.getFileName() + ".saving-");
-        try {
-            copyIfPresent(configDir.resolve("model_index.json"), tmp.resolve("model_index.json"));
-            copyTree(configDir.resolve(ModelDirectory.TOKENIZER), tmp.resolve(ModelDirectory.TOKENIZER));
-            copyTree(configDir.resolve(ModelDirectory.SCHEDULER), tmp.resolve(ModelDirectory.SCHEDULER));
-            Map<String, Module> parts = Map.of(ModelDirectory.TEXT_ENCODER, textEncoder, ModelDirectory.UNET, unet,
-                    ModelDirectory.VAE, vae);
-            for (Map.Entry<String, Module> e : parts.entrySet()) {
-                Path compDir = Files.createDirectories(tmp.resolve(e.getKey()));
-                copyConfig(configDir.resolve(e.getKey()).resolve("config.json"), compDir.resolve("config.json"), precision);
-                Map<String, TensorData> tensors = new LinkedHashMap<>();
-                e.getValue().namedParameters().forEach((k, p) -> tensors.put(k, TensorData.fromNDArray(p.get())));
-                SafeTensorsWriter.writeModel(compDir, ModelDirectory.weightsBaseName(e.getKey()), tensors,
-                        Map.of("format", "pt"), precision, MAX_SHARD_BYTES);
-            }
-            Path old = null;
-            if (Files.exists(out)) {
-                carryOver(out, tmp);
-                old = parent.resolve(out.getFileName() + ".old-" + System.nanoTime());
-                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            if (old != null) deleteTree(old);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
-            throw e;
-        }
+        Map<String, Module> parts = new LinkedHashMap<>();
+        parts.put(ModelDirectory.TEXT_ENCODER, textEncoder);
+        parts.put(ModelDirectory.UNET, unet);
+        parts.put(ModelDirectory.VAE, vae);
+        DiffusersFolder.save(out, configDir, parts, List.of(ModelDirectory.TOKENIZER, ModelDirectory.SCHEDULER), precision);
     }
 
     /**
      * Writes the model as one original-layout {@code .safetensors} file (what A1111, ComfyUI and kohya read), for
      * its family, atomically, floating tensors in {@code precision}; SD 2.x files get the unused final resblock.
      */
+    @Override
     public void saveSingleFile(Path file, DType precision) throws IOException {
         if (family == null) throw new IOException("this model's family has no single-file layout we can write; save it as a diffusers folder");
         SingleFile.save(file, SingleFileLayout.of(family, unet, vae, textEncoder, true),
                 SingleFile.parameters(unet, vae, textEncoder), precision);
         LOG.info("saved {} model as single file {}", family, file);
-    }
-
-    private static final com.fasterxml.jackson.databind.ObjectMapper CONFIG_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-    private static final long MAX_SHARD_BYTES = 10L << 30;
-    private static final java.util.Set<String> OWNED = java.util.Set.of("model_index.json", ModelDirectory.UNET,
-            ModelDirectory.VAE, ModelDirectory.TEXT_ENCODER, ModelDirectory.TOKENIZER, ModelDirectory.SCHEDULER);
-
-    /**
-     * Moves what a save does not own (training logs, metrics, reports) from the old directory into the new one,
-     * so they survive the swap; files open for appending follow their inode.
-     */
-    private static void carryOver(Path old, Path fresh) throws IOException {
-        try (Stream<Path> entries = Files.list(old)) {
-            for (Path e : (Iterable<Path>) entries::iterator) {
-                if (!OWNED.contains(e.getFileName().toString())) Files.move(e, fresh.resolve(e.getFileName()));
-            }
-        }
-    }
-
-    /**
-     * A component's config with the dtype its weights were saved in: transformers configs carry {@code torch_dtype}
-     * (read by {@code from_pretrained(torch_dtype="auto")}); diffusers' configs only when the base had one.
-     */
-    private static void copyConfig(Path from, Path to, DType precision) throws IOException {
-        JsonNode config = CONFIG_JSON.readTree(from.toFile());
-        if (config instanceof com.fasterxml.jackson.databind.node.ObjectNode o && (o.has("torch_dtype") || o.has("model_type"))) {
-            o.put("torch_dtype", precision.torchName());
-            Files.writeString(to, CONFIG_JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
-        } else {
-            Files.copy(from, to);
-        }
-    }
-
-    private static void copyIfPresent(Path from, Path to) throws IOException {
-        if (Files.isRegularFile(from)) Files.copy(from, to);
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                if (Files.isRegularFile(f)) Files.copy(f, to.resolve(f.getFileName()));
-            }
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) Files.delete(p);
-        }
     }
 
     @Override

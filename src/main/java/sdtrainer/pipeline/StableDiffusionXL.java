@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.diffusion.SchedulerConfig;
+import sdtrainer.io.DType;
 import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTextModelWithProjection;
@@ -16,17 +17,20 @@ import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.model.vae.VaeConfig;
+import sdtrainer.nn.Module;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An SDXL model loaded from a diffusers directory (two tokenizers and text encoders, a text_time UNet);
  * owns its parameters' memory. Conditioning follows diffusers' StableDiffusionXLPipeline.encode_prompt.
  */
-public final class StableDiffusionXL implements AutoCloseable {
+public final class StableDiffusionXL implements DiffusionModel {
 
     /**
      * What the UNet is conditioned on: {@code context} [B, L, D1 + D2] = both encoders' penultimate hidden states
@@ -74,13 +78,14 @@ public final class StableDiffusionXL implements AutoCloseable {
     private final ClipTextModelWithProjection textEncoder2;
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
-    private final NoiseSchedule schedule;
+    private NoiseSchedule schedule;
     private final boolean forceZerosForEmptyPrompt;
+    private final boolean vaeForceUpcast;
 
     private StableDiffusionXL(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTokenizer tokenizer2,
                               ClipTextModel textEncoder, ClipTextModelWithProjection textEncoder2,
                               UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule,
-                              boolean forceZerosForEmptyPrompt) {
+                              boolean forceZerosForEmptyPrompt, boolean vaeForceUpcast) {
         this.dir = dir;
         this.manager = manager;
         this.tokenizer = tokenizer;
@@ -91,6 +96,7 @@ public final class StableDiffusionXL implements AutoCloseable {
         this.vae = vae;
         this.schedule = schedule;
         this.forceZerosForEmptyPrompt = forceZerosForEmptyPrompt;
+        this.vaeForceUpcast = vaeForceUpcast;
     }
 
     public static StableDiffusionXL load(Path dir, Device device) throws IOException {
@@ -121,27 +127,66 @@ public final class StableDiffusionXL implements AutoCloseable {
             ClipTextModel te1 = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(dir, ModelDirectory.TEXT_ENCODER)));
             ClipTextModelWithProjection te2 = new ClipTextModelWithProjection(ClipTextConfig.from(te2Json));
             UNet2DConditionModel unet = new UNet2DConditionModel(unetConfig);
-            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(dir, ModelDirectory.VAE)));
+            JsonNode vaeJson = ModelDirectory.config(dir, ModelDirectory.VAE);
+            AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(vaeJson));
             StableDiffusion.loadWeights(te1, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
             StableDiffusion.loadWeights(te2, dir, ModelDirectory.TEXT_ENCODER_2, manager, k -> k.endsWith("embeddings.position_ids"));
             StableDiffusion.loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
             StableDiffusion.loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
-            return new StableDiffusionXL(dir, manager, tok1, tok2, te1, te2, unet, vae, schedule, forceZeros);
+            // diffusers' AutoencoderKL defaults force_upcast to true; the SDXL pipeline decodes in float32 then
+            return new StableDiffusionXL(dir, manager, tok1, tok2, te1, te2, unet, vae, schedule, forceZeros,
+                    vaeJson.path("force_upcast").asBoolean(true));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    public Path directory() { return dir; }
-    public NDManager manager() { return manager; }
+    @Override public Path directory() { return dir; }
+    @Override public NDManager manager() { return manager; }
     public ClipTokenizer tokenizer() { return tokenizer; }
     public ClipTokenizer tokenizer2() { return tokenizer2; }
     public ClipTextModel textEncoder() { return textEncoder; }
     public ClipTextModelWithProjection textEncoder2() { return textEncoder2; }
-    public UNet2DConditionModel unet() { return unet; }
-    public AutoencoderKL vae() { return vae; }
-    public NoiseSchedule schedule() { return schedule; }
+    @Override public UNet2DConditionModel unet() { return unet; }
+    @Override public AutoencoderKL vae() { return vae; }
+    @Override public NoiseSchedule schedule() { return schedule; }
+    @Override public boolean vaeNeedsFloat32() { return vaeForceUpcast; }
+
+    @Override
+    public Map<String, ClipTextModel> textEncoders() {
+        Map<String, ClipTextModel> out = new LinkedHashMap<>();
+        out.put(ModelDirectory.TEXT_ENCODER, textEncoder);
+        out.put(ModelDirectory.TEXT_ENCODER_2, textEncoder2);
+        return out;
+    }
+
+    @Override
+    public void useSchedule(NoiseSchedule schedule) {
+        this.schedule = schedule;
+    }
+
+    /** SDXL's pipeline for a training sample: both encoders, an uncropped image of the requested size. */
+    @Override
+    public NDArray generate(TextToImage.Request r, NDManager m) {
+        return SdxlTextToImage.generate(this, new SdxlTextToImage.Request(r.prompts(), r.negativePrompt(), r.width(),
+                r.height(), r.steps(), r.guidance(), r.seed(), r.sampler(), null), m);
+    }
+
+    /** Every component, tokenizer and config of the SDXL layout, as loaded, the weights in {@code precision}. */
+    @Override
+    public void save(Path out, DType precision) throws IOException {
+        Map<String, Module> parts = new LinkedHashMap<>(textEncoders());
+        parts.put(ModelDirectory.UNET, unet);
+        parts.put(ModelDirectory.VAE, vae);
+        DiffusersFolder.save(out, dir, parts, List.of(ModelDirectory.TOKENIZER, ModelDirectory.TOKENIZER_2,
+                ModelDirectory.SCHEDULER), precision);
+    }
+
+    @Override
+    public void saveSingleFile(Path file, DType precision) throws IOException {
+        throw new IOException("SDXL models are saved as diffusers folders only (no single-file layout yet)");
+    }
     /** model_index.json's force_zeros_for_empty_prompt: no negative prompt means zero negative conditioning. */
     public boolean forceZerosForEmptyPrompt() { return forceZerosForEmptyPrompt; }
 

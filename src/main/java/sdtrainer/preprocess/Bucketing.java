@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import sdtrainer.data.Images;
+import sdtrainer.data.SourceSize;
 import sdtrainer.io.AtomicFiles;
 
 /**
@@ -107,7 +108,7 @@ public final class Bucketing {
     /** One input image; {@code duplicateOf} is the earlier input whose stem it shares, if any. */
     private record Input(Path file, String stem, Path duplicateOf) {}
 
-    private record Assignment(String stem, Bucket bucket) {}
+    private record Assignment(String stem, Bucket bucket, SourceSize source) {}
 
     /**
      * Buckets every image of {@code inputDir} (jpg, jpeg, png, bmp, webp) into {@code outputDir}.
@@ -120,10 +121,11 @@ public final class Bucketing {
         Set<Bucket> bucketSet = Set.copyOf(buckets);
         Files.createDirectories(outputDir);
         List<Input> inputs = listInputs(inputDir);
+        Map<String, SourceSize> earlier = SourceSize.read(outputDir.resolve(SourceSize.FILE));
 
         List<Assignment> assigned = ParallelJobs.run(inputs, threads, progress,
                 input -> input.file().getFileName().toString(),
-                input -> process(input, outputDir, buckets, bucketSet));
+                input -> process(input, outputDir, buckets, bucketSet, earlier));
 
         Map<Bucket, List<String>> stemsOf = new HashMap<>();
         for (Assignment a : assigned) {
@@ -135,6 +137,9 @@ public final class Bucketing {
                 byBucket.put(b, List.copyOf(stemsOf.get(b)));
             }
         }
+        Map<String, SourceSize> sizes = new HashMap<>();
+        assigned.forEach(a -> sizes.put(a.stem(), a.source()));
+        SourceSize.write(outputDir.resolve(SourceSize.FILE), sizes);
         writeBucketsJson(outputDir.resolve(BUCKETS_FILE), byBucket);
         return new Result(Collections.unmodifiableMap(byBucket), progress.finish());
     }
@@ -155,7 +160,7 @@ public final class Bucketing {
     }
 
     private static ParallelJobs.Outcome<Assignment> process(Input input, Path outputDir, List<Bucket> buckets,
-            Set<Bucket> bucketSet) throws IOException {
+            Set<Bucket> bucketSet, Map<String, SourceSize> earlier) throws IOException {
         if (input.duplicateOf() != null) {
             throw new IOException(input.file() + ": has the same name as " + input.duplicateOf().getFileName()
                     + "; both would be written to " + input.stem() + ".png");
@@ -164,13 +169,19 @@ public final class Bucketing {
         Bucket done = existingBucket(target, bucketSet);
         if (done != null) {
             copyCaptions(input, outputDir);
-            return ParallelJobs.Outcome.skipped(new Assignment(input.stem(), done));
+            SourceSize source = earlier.get(input.stem());
+            if (source == null) { // kept from a run before sizes.json: the source's size as decoded (EXIF applied)
+                BufferedImage image = Images.read(input.file());
+                source = SourceSize.coverAndCenterCrop(image.getWidth(), image.getHeight(), done.width(), done.height());
+            }
+            return ParallelJobs.Outcome.skipped(new Assignment(input.stem(), done, source));
         }
         BufferedImage image = Images.read(input.file());
         Bucket bucket = nearest(buckets, image.getWidth(), image.getHeight());
         Images.writePng(Images.coverAndCenterCrop(image, bucket.width(), bucket.height()), target);
         copyCaptions(input, outputDir);
-        return ParallelJobs.Outcome.processed(new Assignment(input.stem(), bucket));
+        return ParallelJobs.Outcome.processed(new Assignment(input.stem(), bucket,
+                SourceSize.coverAndCenterCrop(image.getWidth(), image.getHeight(), bucket.width(), bucket.height())));
     }
 
     /** The bucket of an output written by an earlier run, or null when it must be (re)made. */

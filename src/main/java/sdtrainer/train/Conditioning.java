@@ -2,39 +2,36 @@ package sdtrainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import sdtrainer.data.CaptionRecipe;
 import sdtrainer.data.Sample;
-import sdtrainer.nn.NoGrad;
-import sdtrainer.nn.Ops;
+import sdtrainer.model.unet.AddedConditions;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 
-import java.util.ArrayList;
 import java.util.List;
 
-/** Captions to the UNet's text conditioning (float32), in the graph only when the text encoder learns. */
-final class Conditioning {
-    private final StableDiffusion sd;
-    private final boolean learns;
-    private final CaptionRecipe recipe;
+/** A micro-batch's captions (and, for SDXL, its samples' sizes) to the UNet's conditioning, in float32. */
+interface Conditioning {
 
-    Conditioning(StableDiffusion sd, boolean learns, CaptionRecipe recipe) {
-        this.sd = sd;
-        this.learns = learns;
-        this.recipe = recipe;
-    }
-
-    /** The captions this micro-batch trains on: shuffled, dropped, framed by the caption recipe, per sample. */
-    List<String> captions(List<Sample> samples, BatchDraws draws) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < samples.size(); i++) out.add(recipe.apply(samples.get(i).caption(), draws.caption(i)));
-        return out;
-    }
-
-    NDArray encode(List<String> captions, NDManager m) {
-        if (learns) return Ops.castKeepingGrad(sd.encodePrompts(captions, m), DataType.FLOAT32);
-        try (NoGrad ignored = new NoGrad()) {
-            return sd.encodePrompts(captions, m).toType(DataType.FLOAT32, false);
+    /** The UNet's conditioning for one batch: text states and SDXL's added conditions (null for SD 1.x/2.x). */
+    record Encoded(NDArray context, AddedConditions added) {
+        /** The batch repeated r times (minibatch repeat), as the latents are. */
+        Encoded tile(int r) {
+            NDArray c = context.tile(new long[] {r, 1, 1});
+            return new Encoded(c, added == null ? null : new AddedConditions(
+                    added.textEmbeds().tile(new long[] {r, 1}), added.timeIds().tile(new long[] {r, 1})));
         }
+    }
+
+    /** In the graph only when the text encoders learn. */
+    Encoded encode(List<String> captions, List<Sample> samples, NDManager m);
+
+    /**
+     * The model family's piece; {@code cacheOutputs} encodes each caption once (SDXL, frozen encoders only).
+     */
+    static Conditioning of(DiffusionModel model, boolean learns, boolean cacheOutputs) {
+        if (model instanceof StableDiffusionXL xl) return new SdxlConditioning(xl, learns, cacheOutputs);
+        if (cacheOutputs) throw new IllegalArgumentException("--cache_text_encoder_outputs is for SDXL models");
+        return new SdConditioning((StableDiffusion) model, learns);
     }
 }

@@ -9,7 +9,7 @@ import sdtrainer.config.TrainConfig;
 import sdtrainer.data.TrainingData;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.NoGrad;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,7 +39,7 @@ final class Resume {
     private Resume() {}
 
     /** The run's fingerprint, taken before any update and before --amp casts. */
-    static TrainingState.Fingerprint fingerprint(StableDiffusion sd, Trainables trainables, TrainingData data,
+    static TrainingState.Fingerprint fingerprint(DiffusionModel sd, Trainables trainables, TrainingData data,
                                                  HeldOut heldOut, TrainConfig cfg) {
         List<String> keys = new ArrayList<>();
         data.epoch(new Random(0), 1).forEach(keys::addAll);
@@ -57,10 +57,13 @@ final class Resume {
         return what + ", " + String.join(", ", groups) + " tensors";
     }
 
-    static String modelHash(StableDiffusion sd) {
+    static String modelHash(DiffusionModel sd) {
         MessageDigest d = sha256();
         try (NoGrad ignored = new NoGrad(); ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            for (Module part : List.of(sd.textEncoder(), sd.unet(), sd.vae())) {
+            List<Module> parts = new ArrayList<>(sd.textEncoders().values());
+            parts.add(sd.unet());
+            parts.add(sd.vae());
+            for (Module part : parts) {
                 for (Map.Entry<String, sdtrainer.nn.Parameter> e : part.namedParameters().entrySet()) {
                     NDArray p = e.getValue().get();
                     d.update((e.getKey() + p.getShape() + ";").getBytes(StandardCharsets.UTF_8));

@@ -9,7 +9,7 @@ import sdtrainer.log.TensorBoardWriter;
 import sdtrainer.pipeline.ImageTensors;
 import sdtrainer.pipeline.SamplePrompt;
 import sdtrainer.pipeline.SamplePromptFile;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.TextToImage;
 
 import java.awt.image.BufferedImage;
@@ -82,7 +82,7 @@ public final class SampleImages {
      * Draws the samples of this point at width x height (for prompts without their own size) and records them:
      * PNG files named by epoch ({@code byEpoch}) or by step, TensorBoard images, and the returned report entry.
      */
-    public Report.SavePoint draw(StableDiffusion sd, int epoch, long step, boolean byEpoch, List<String> captions,
+    public Report.SavePoint draw(DiffusionModel sd, int epoch, long step, boolean byEpoch, List<String> captions,
                                  int width, int height, TensorBoardWriter tb) throws IOException {
         lastDrawnStep = step;
         SamplePrompt.Defaults defaults = new SamplePrompt.Defaults(SavePoints.DEFAULT_NEGATIVE, width, height, steps,
@@ -93,7 +93,7 @@ public final class SampleImages {
             if (!filePrompts.isEmpty()) {
                 for (SamplePrompt p : filePrompts) {
                     TextToImage.Request r = p.request(defaults);
-                    NDArray images = TextToImage.generate(sd, r, m);
+                    NDArray images = sd.generate(r, m);
                     record(ImageTensors.toImage(images, 0), p.index(), p.source(), r, epoch, step, byEpoch, tb, files, texts);
                     images.close();
                 }
@@ -104,7 +104,7 @@ public final class SampleImages {
                 if (prompts.isEmpty()) return new Report.SavePoint(epoch, step, files, texts);
                 TextToImage.Request r = new TextToImage.Request(prompts, defaults.negativePrompt(), width, height, steps,
                         defaults.guidance(), defaults.seed(), sampler);
-                NDArray images = TextToImage.generate(sd, r, m);
+                NDArray images = sd.generate(r, m);
                 for (int i = 0; i < prompts.size(); i++) {
                     TextToImage.Request one = new TextToImage.Request(List.of(prompts.get(i)), r.negativePrompt(), width,
                             height, steps, r.guidance(), r.seed(), sampler);

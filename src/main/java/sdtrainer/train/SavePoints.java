@@ -11,7 +11,7 @@ import sdtrainer.log.Report;
 import sdtrainer.log.TensorBoardWriter;
 import sdtrainer.log.Wandb;
 import sdtrainer.network.Network;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.train.optim.Optimizer;
 
 import java.io.IOException;
@@ -42,7 +42,7 @@ final class SavePoints {
                int sampleSteps) {}
 
     private final Run run;
-    private final StableDiffusion sd;
+    private final DiffusionModel sd;
     private final Trainables trainables;
     private final Optimizer optimizer;
     private final Ema ema;
@@ -52,15 +52,16 @@ final class SavePoints {
     private final RunMetadata metadata;
     private SampleImages sampleImages;
 
-    SavePoints(Run run, StableDiffusion sd, Trainables trainables, Optimizer optimizer, Ema ema, TrainingData data) {
+    SavePoints(Run run, DiffusionModel sd, Trainables trainables, Optimizer optimizer, Ema ema, TrainingData data) {
         this.run = run;
         this.sd = sd;
         this.trainables = trainables;
         this.optimizer = optimizer;
         this.ema = ema;
         this.data = data;
+        boolean sdxl = sd.unet().config.textTimeConditioning();
         this.metadata = new RunMetadata(run.cfg(), run.plan(), data, new RunMetadata.Base(run.cfg().model().orElseThrow(),
-                sd.unet().config.crossAttentionDim() == 1024, false, run.vPrediction(), sd.schedule().numTrainTimesteps()),
+                !sdxl && sd.unet().config.crossAttentionDim() == 1024, sdxl, run.vPrediction(), sd.schedule().numTrainTimesteps()),
                 run.startedAt());
         this.output = run.cfg().output().orElseThrow();
         this.imageLog = run.cfg().imageLog().orElseThrow();

@@ -4,7 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import sdtrainer.model.unet.AddedConditions;
+import sdtrainer.data.Sample;
+import sdtrainer.data.SourceSize;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Ops;
 import sdtrainer.pipeline.StableDiffusionXL;
@@ -21,16 +22,7 @@ import java.util.Map;
  * sample's size ids as kohya builds them, in the graph only when the encoders learn. With
  * {@code --cache_text_encoder_outputs} each distinct caption is encoded once and kept on the CPU (Java heap).
  */
-final class SdxlConditioning {
-
-    /** The UNet's conditioning for one batch. */
-    record Encoded(NDArray context, AddedConditions added) {
-        /** The batch repeated r times (minibatch repeat), as the latents are. */
-        Encoded tile(int r) {
-            return new Encoded(context.tile(new long[] {r, 1, 1}), new AddedConditions(
-                    added.textEmbeds().tile(new long[] {r, 1}), added.timeIds().tile(new long[] {r, 1})));
-        }
-    }
+final class SdxlConditioning implements Conditioning {
 
     private final StableDiffusionXL sd;
     private final boolean learns;
@@ -46,7 +38,24 @@ final class SdxlConditioning {
         this.cache = cacheOutputs ? new HashMap<>() : null;
     }
 
-    Encoded encode(List<String> captions, List<SizeIds> sizes, NDManager m) {
+    /** The samples' size ids: their source size and crop (or their own size, uncropped), their own size as target. */
+    @Override
+    public Encoded encode(List<String> captions, List<Sample> samples, NDManager m) {
+        List<SizeIds> sizes = new ArrayList<>();
+        for (Sample s : samples) sizes.add(sizeIds(s, sd.vae().config.downsamplingFactor()));
+        return encodeWithSizes(captions, sizes, m);
+    }
+
+    /** kohya's [orig_h, orig_w, crop_top, crop_left, target_h, target_w] of one sample; latents count in pixels. */
+    static SizeIds sizeIds(Sample s, int vaeFactor) {
+        int scale = s.isLatent() ? vaeFactor : 1;
+        int h = (int) s.shape()[1] * scale, w = (int) s.shape()[2] * scale;
+        SourceSize src = s.source();
+        return src == null ? SizeIds.uncropped(h, w) : new SizeIds(src.height(), src.width(), src.cropTop(), src.cropLeft(), h, w);
+    }
+
+    /** As {@link #encode}, with the size ids given. */
+    Encoded encodeWithSizes(List<String> captions, List<SizeIds> sizes, NDManager m) {
         if (captions.size() != sizes.size()) {
             throw new IllegalArgumentException(captions.size() + " captions but " + sizes.size() + " size ids");
         }

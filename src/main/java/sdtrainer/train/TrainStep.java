@@ -7,14 +7,16 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import sdtrainer.data.CaptionRecipe;
 import sdtrainer.data.Sample;
 import sdtrainer.nn.Checkpointing;
 import sdtrainer.nn.NoGrad;
 import sdtrainer.nn.Ops;
 import sdtrainer.nn.Scopes;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.train.optim.Optimizer;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,7 +30,7 @@ public final class TrainStep {
     public record Result(float loss, double gradNorm) {}
 
     /** The pieces a step is made of, chosen once from the config. */
-    record Parts(StableDiffusion sd, Trainables trainables, Conditioning conditioning, Noising noising,
+    record Parts(DiffusionModel sd, Trainables trainables, CaptionRecipe captions, Conditioning conditioning, Noising noising,
                  Objective objective, Optimizer optimizer, GradClip clip, Ema ema, RunRandom random, int repeat,
                  boolean checkpointing) {}
 
@@ -72,8 +74,9 @@ public final class TrainStep {
             java.util.Arrays.fill(t, timestep);
             Noising.Noised noised = Noising.Noised.of(p.sd().schedule(), latents, draws.noise(m, latents.getShape()),
                     m.create(t).toDevice(m.getDevice(), false));
-            NDArray context = p.conditioning().encode(captions, m);
-            return p.objective().compute(p.sd().unet(), latents, noised, context, masks(samples, m), null).loss().getFloat();
+            Conditioning.Encoded cond = p.conditioning().encode(captions, samples, m);
+            return p.objective().compute(p.sd().unet(), latents, noised, cond.context(), cond.added(), masks(samples, m), null)
+                    .loss().getFloat();
         }
     }
 
@@ -84,22 +87,22 @@ public final class TrainStep {
         NDArray latents = latents(micro.samples(), draws, m);
         NDArray mask = masks(micro.samples(), m);
         timer.mark("data", latents);
-        List<String> captions = p.conditioning().captions(micro.samples(), draws);
+        List<String> captions = captions(micro.samples(), draws);
         // the micro-batch's activations are freed as soon as its backward is done
         return Scopes.compute(() -> {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray context = p.conditioning().encode(captions, m);
-                timer.mark("text_encoder", context);
+                Conditioning.Encoded cond = p.conditioning().encode(captions, micro.samples(), m);
+                timer.mark("text_encoder", cond.context());
                 NDArray lat = latents, msk = mask;
                 int r = p.repeat();
                 if (r > 1) {
                     lat = lat.tile(new long[] {r, 1, 1, 1});
-                    context = context.tile(new long[] {r, 1, 1});
+                    cond = cond.tile(r);
                     if (msk != null) msk = msk.tile(new long[] {r, 1, 1});
                 }
                 Noising.Noised noised = p.noising().apply(lat, draws, m);
                 Checkpointing ck = p.checkpointing() ? new Checkpointing(p.trainables().textEncoderLearns()) : null;
-                NDArray loss = p.objective().compute(p.sd().unet(), lat, noised, context, msk, ck).loss();
+                NDArray loss = p.objective().compute(p.sd().unet(), lat, noised, cond.context(), cond.added(), msk, ck).loss();
                 NDArray weighted = Ops.scale(loss, (float) micro.weight());
                 timer.mark("unet_forward", weighted);
                 gc.backward(weighted);
@@ -108,6 +111,13 @@ public final class TrainStep {
                 return weighted.stopGradient();
             }
         });
+    }
+
+    /** The captions this micro-batch trains on: shuffled, dropped, framed by the caption recipe, per sample. */
+    private List<String> captions(List<Sample> samples, BatchDraws draws) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) out.add(p.captions().apply(samples.get(i).caption(), draws.caption(i)));
+        return out;
     }
 
     /** Cached latents (scaled), or images encoded by the VAE: a posterior sample times the scaling factor. */

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.network.Network;
 import sdtrainer.nn.Parameter;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.train.optim.ParamGroup;
 
 import java.util.ArrayList;
@@ -17,18 +17,19 @@ import java.util.Map;
 
 /**
  * What a run trains: the adapter network over a frozen model, or the UNet (whole or, with --up_only, its up
- * blocks) and with --train_encoder the text encoder. Freezes the rest and groups the trained tensors by learning
- * rate ("text_encoder", "unet").
+ * blocks) and with --train_encoder the text encoders (SDXL: both). Freezes the rest and groups the trained tensors
+ * by learning rate ("text_encoder", "unet"); a second encoder's names carry its folder ("text_encoder_2.") so
+ * that names stay unique.
  */
 public final class Trainables {
     private static final Logger LOG = LoggerFactory.getLogger(Trainables.class);
 
-    private final StableDiffusion sd;
+    private final DiffusionModel sd;
     private final Network network;
     private final List<ParamGroup> groups;
     private final boolean textEncoderLearns;
 
-    private Trainables(StableDiffusion sd, Network network, List<ParamGroup> groups, boolean textEncoderLearns) {
+    private Trainables(DiffusionModel sd, Network network, List<ParamGroup> groups, boolean textEncoderLearns) {
         this.sd = sd;
         this.network = network;
         this.groups = List.copyOf(groups);
@@ -36,24 +37,29 @@ public final class Trainables {
     }
 
     /** @param network the attached adapter to train, or null to train the model itself */
-    public static Trainables of(TrainConfig cfg, StableDiffusion sd, Network network) {
+    public static Trainables of(TrainConfig cfg, DiffusionModel sd, Network network) {
         sd.vae().setRequiresGrad(false);
         sd.unet().setTraining(true);
         List<ParamGroup> groups = new ArrayList<>();
         double teLr = cfg.learningRates().teLr(), unetLr = cfg.learningRates().unetLr();
         if (network != null) {
-            sd.textEncoder().setRequiresGrad(false);
+            sd.textEncoders().values().forEach(te -> te.setRequiresGrad(false));
             sd.unet().setRequiresGrad(false);
             if (!network.teParameters().isEmpty()) groups.add(new ParamGroup("text_encoder", network.teParameters(), teLr));
             groups.add(new ParamGroup("unet", network.unetParameters(), unetLr));
             return new Trainables(sd, network, groups, !network.teParameters().isEmpty());
         }
-        sd.textEncoder().setRequiresGrad(cfg.trainEncoder());
+        sd.textEncoders().values().forEach(te -> te.setRequiresGrad(cfg.trainEncoder()));
         sd.unet().setRequiresGrad(!cfg.upOnly());
         if (cfg.upOnly()) sd.unet().children().get("up_blocks").setRequiresGrad(true);
         if (cfg.trainEncoder()) {
-            sd.textEncoder().setTraining(true);
-            groups.add(new ParamGroup("text_encoder", trainable(sd.textEncoder().namedParameters()), teLr));
+            Map<String, NDArray> te = new LinkedHashMap<>();
+            String first = sd.textEncoders().keySet().iterator().next();
+            sd.textEncoders().forEach((folder, encoder) -> {
+                encoder.setTraining(true);
+                trainable(encoder.namedParameters()).forEach((k, v) -> te.put(folder.equals(first) ? k : folder + "." + k, v));
+            });
+            groups.add(new ParamGroup("text_encoder", te, teLr));
         }
         groups.add(new ParamGroup("unet", trainable(sd.unet().namedParameters()), unetLr));
         return new Trainables(sd, null, groups, cfg.trainEncoder());
@@ -92,10 +98,11 @@ public final class Trainables {
      * under an adapter); trained parameters, the loss and the optimizer stay in float32.
      */
     public void halfPrecisionForFrozenParts() {
-        sd.vae().toType(DataType.FLOAT16);
-        if (!textEncoderLearns) sd.textEncoder().toType(DataType.FLOAT16);
+        if (!sd.vaeNeedsFloat32()) sd.vae().toType(DataType.FLOAT16);
+        if (!textEncoderLearns) sd.textEncoders().values().forEach(te -> te.toType(DataType.FLOAT16));
         if (network != null) sd.unet().toType(DataType.FLOAT16);
-        LOG.info("--amp: frozen parts in float16 (vae{}{}), trained parameters in float32",
+        LOG.info("--amp: frozen parts in float16 ({}{}{}), trained parameters in float32",
+                sd.vaeNeedsFloat32() ? "not the vae: its config asks for float32" : "vae",
                 textEncoderLearns ? "" : ", text encoder", network != null ? ", unet base" : "");
     }
 }

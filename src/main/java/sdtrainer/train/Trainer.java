@@ -13,7 +13,7 @@ import sdtrainer.log.MetricsLog;
 import sdtrainer.log.Wandb;
 import sdtrainer.network.Network;
 import sdtrainer.diffusion.NoiseSchedule;
-import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.train.optim.Optimizers;
 import sdtrainer.train.recipe.TrainingRecipe;
 import sdtrainer.train.optim.Optimizer;
@@ -52,7 +52,7 @@ public final class Trainer {
     }
 
     private final TrainConfig cfg;
-    private final StableDiffusion sd;
+    private final DiffusionModel sd;
     private final TrainingData data;
     private final Network network;
     private final PrintStream console;
@@ -64,7 +64,7 @@ public final class Trainer {
     private HeldOut heldOut;
 
     /** @param network the attached adapter to train (LoRA, EH), or null to train the model itself */
-    public Trainer(TrainConfig cfg, StableDiffusion sd, TrainingData data, Network network, PrintStream console,
+    public Trainer(TrainConfig cfg, DiffusionModel sd, TrainingData data, Network network, PrintStream console,
                    boolean terminal) {
         this.cfg = cfg;
         this.sd = sd;
@@ -171,18 +171,18 @@ public final class Trainer {
         }
     }
 
-    private static TrainStep.Parts parts(TrainConfig cfg, StableDiffusion sd, Trainables trainables, Objective objective,
+    private static TrainStep.Parts parts(TrainConfig cfg, DiffusionModel sd, Trainables trainables, Objective objective,
                                          Optimizer optimizer, Ema ema, RunRandom random) {
         TrainingRecipe recipe = new TrainingRecipe(cfg);
         Noising noising = new Noising(sd.schedule(), TimestepRange.of(cfg.stepRange(), sd.schedule().numTrainTimesteps()),
                 recipe.noiseTransforms(), recipe.inputPerturbation().orElse(null));
-        return new TrainStep.Parts(sd, trainables, new Conditioning(sd, trainables.textEncoderLearns(), recipe.captions()), noising,
+        return new TrainStep.Parts(sd, trainables, recipe.captions(), Conditioning.of(sd, trainables.textEncoderLearns(), cfg.cacheTextEncoderOutputs()), noising,
                 objective, optimizer, new GradClip(cfg.maxGradNorm()), ema, random, cfg.minibatchRepeat(),
                 cfg.gradientCheckpointing());
     }
 
     /** The model set up for the recipe (schedule, prompt encoding) and the objective it trains on. */
-    private static Objective recipe(TrainConfig cfg, StableDiffusion sd) {
+    private static Objective recipe(TrainConfig cfg, DiffusionModel sd) {
         NoiseSchedule original = new TrainingRecipe(cfg).applyTo(sd);
         return Objective.of(cfg, original, sd.schedule());
     }
@@ -269,7 +269,7 @@ public final class Trainer {
      * {@code bench}: times {@code steps} real training steps on {@code batch} after {@code warmup} untimed ones,
      * each phase synchronised. Returns the per-phase totals in milliseconds.
      */
-    public static Map<String, Double> benchmark(TrainConfig cfg, StableDiffusion sd, Network network, List<Sample> batch,
+    public static Map<String, Double> benchmark(TrainConfig cfg, DiffusionModel sd, Network network, List<Sample> batch,
                                                 int warmup, int steps) {
         Trainables trainables = Trainables.of(cfg, sd, network);
         Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), trainables.groups());

@@ -21,6 +21,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sdtrainer.data.Images;
+import sdtrainer.data.SourceSize;
 import sdtrainer.data.TestImages;
 import sdtrainer.preprocess.Bucketing.Bucket;
 import sdtrainer.preprocess.Bucketing.Options;
@@ -208,6 +209,16 @@ class BucketingTest {
         assertEquals("{'tagger': '1girl'}", Files.readString(out.resolve("portrait.txt")));
         assertEquals("a grey square", Files.readString(out.resolve("square.caption")));
         assertTrue(Files.notExists(out.resolve("broken.png")));
+
+        // sizes.json: the decoded source size (EXIF applied) and kohya's crop of the image fitted into its bucket
+        Map<String, SourceSize> sizes = SourceSize.read(out.resolve(SourceSize.FILE));
+        assertEquals(10, sizes.size());
+        assertEquals(new SourceSize(300, 100, 0, 21), sizes.get("portrait"), "128x256 fits 85.3 wide: left (128 - 85.3) // 2");
+        assertEquals(new SourceSize(50, 1000, 57, 0), sizes.get("extreme"), "256x128 fits 12.8 high: top (128 - 12.8) // 2");
+        assertEquals(new SourceSize(200, 100, 0, 0), sizes.get("rotated"), "same aspect ratio: no crop; shown size");
+        assertEquals(new SourceSize(150, 150, 0, 0), sizes.get("square"));
+        assertEquals("{\"original_size\":[300,100],\"crop\":[0,21]}",
+                new ObjectMapper().readTree(out.resolve("sizes.json").toFile()).get("portrait").toString());
     }
 
     @Test
@@ -219,6 +230,7 @@ class BucketingTest {
         Bucketing.run(in, out, SMALL, 2, progress(new StringWriter()));
         byte[] a = Files.readAllBytes(out.resolve("a.png"));
         Images.writePng(TestImages.solid(10, 10, 0), out.resolve("b.png")); // not a bucket size: remade
+        Files.delete(out.resolve(SourceSize.FILE)); // as from a run before sizes.json: kept outputs get theirs too
 
         Bucketing.Result again = Bucketing.run(in, out, SMALL, 2, progress(new StringWriter()));
 
@@ -229,6 +241,17 @@ class BucketingTest {
         assertEquals(new Images.Size(192, 192), Images.readSize(out.resolve("b.png")));
         assertEquals(Map.of("(256, 128)", List.of("a"), "(192, 192)", List.of("b")),
                 new ObjectMapper().readValue(out.resolve("buckets.json").toFile(), Map.class));
+        assertEquals(Map.of("a", new SourceSize(100, 300, 21, 0), "b", new SourceSize(100, 100, 0, 0)),
+                SourceSize.read(out.resolve(SourceSize.FILE)));
+    }
+
+    @Test
+    void aMalformedSizesFileIsNamed() throws Exception {
+        Path file = dir.resolve("sizes.json");
+        Files.writeString(file, "{\"a\": {\"original_size\": [10], \"crop\": [0, 0]}}");
+        IOException e = assertThrows(IOException.class, () -> SourceSize.read(file));
+        assertTrue(e.getMessage().startsWith(file + ": a needs original_size [h, w]"), e.getMessage());
+        assertEquals(Map.of(), SourceSize.read(dir.resolve("absent.json")), "no file: no sizes");
     }
 
     @Test

@@ -202,7 +202,7 @@ class ResumeTest {
             Trainables t = Trainables.of(cfg, sd, null);
             for (int micro : new int[] {4, 2}) {
                 GradientProbe probe = new GradientProbe(t.groups());
-                TrainStep step = new TrainStep(new TrainStep.Parts(sd, t, new Conditioning(sd, true, sdtrainer.data.CaptionRecipe.none()),
+                TrainStep step = new TrainStep(new TrainStep.Parts(sd, t, sdtrainer.data.CaptionRecipe.none(), new SdConditioning(sd, true),
                         new Noising(sd.schedule(), new TimestepRange(0, 1000), List.of(), null), Objective.of(sd.schedule(), false), probe,
                         new GradClip(0), null, new RunRandom(5), 1, false), 0);
                 StepBatch batch = StepBatch.split(0, 0, samples, micro);

@@ -7,6 +7,8 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import sdtrainer.Fixtures;
+import sdtrainer.data.Sample;
+import sdtrainer.data.SourceSize;
 import sdtrainer.io.SafeTensors;
 import sdtrainer.pipeline.ModelDirectory;
 import sdtrainer.pipeline.StableDiffusionXL;
@@ -47,14 +49,14 @@ class SdxlConditioningTest {
             SdxlConditioning plain = new SdxlConditioning(sd, false, false);
             SdxlConditioning cached = new SdxlConditioning(sd, false, true);
             for (SdxlConditioning c : List.of(plain, cached, cached)) {
-                SdxlConditioning.Encoded e = c.encode(captions, sizes, m);
+                Conditioning.Encoded e = c.encodeWithSizes(captions, sizes, m);
                 assertClose(context, e.context(), "context");
                 assertClose(pooled, e.added().textEmbeds(), "pooled");
                 assertEquals(timeIds, e.added().timeIds(), "time ids [orig_h, orig_w, crop_top, crop_left, target_h, target_w]");
                 assertTrue(!e.context().hasGradient(), "frozen encoders: no graph");
             }
             assertEquals(2, cached.cachedCaptions(), "each caption encoded once");
-            SdxlConditioning.Encoded repeated = plain.encode(captions, sizes, m).tile(2);
+            Conditioning.Encoded repeated = plain.encodeWithSizes(captions, sizes, m).tile(2);
             assertEquals(4, repeated.added().timeIds().getShape().get(0));
 
             assertThrows(IllegalArgumentException.class, () -> new SdxlConditioning(sd, true, true));
@@ -62,7 +64,7 @@ class SdxlConditioningTest {
             sd.textEncoder2().setRequiresGrad(true);
             SdxlConditioning learning = new SdxlConditioning(sd, true, false);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                SdxlConditioning.Encoded e = learning.encode(captions, sizes, m);
+                Conditioning.Encoded e = learning.encodeWithSizes(captions, sizes, m);
                 gc.backward(e.context().sum().add(e.added().textEmbeds().sum()));
             }
             for (var te : List.of(sd.textEncoder(), sd.textEncoder2())) {
@@ -70,6 +72,18 @@ class SdxlConditioningTest {
                 assertTrue(g.abs().sum().getFloat() > 0, "learning encoders get gradients");
             }
         }
+    }
+
+    @Test
+    void aSamplesSizeIdsAreItsSourceSizeAndCropOrItsOwnSizeUncropped() {
+        float[] none = new float[0];
+        // a cached latent [4, 8, 32] of VAE factor 2: a 16 x 64 pixel bucket
+        Sample withSource = new Sample("a", "c", none, null, null, new long[] {4, 8, 32}, new SourceSize(20, 60, 0, 8));
+        assertEquals(new SizeIds(20, 60, 0, 8, 16, 64), SdxlConditioning.sizeIds(withSource, 2));
+        Sample without = new Sample("b", "c", none, null, null, new long[] {4, 8, 32});
+        assertEquals(SizeIds.uncropped(16, 64), SdxlConditioning.sizeIds(without, 2), "no sizes.json: bucket size, no crop");
+        Sample image = new Sample("c", "c", null, none, null, new long[] {3, 32, 24}, new SourceSize(48, 40, 0, 2));
+        assertEquals(new SizeIds(48, 40, 0, 2, 32, 24), SdxlConditioning.sizeIds(image, 2), "images count in pixels");
     }
 
     private static void assertClose(NDArray expected, NDArray actual, String what) {

@@ -9,6 +9,7 @@ import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.LongPromptEncoder;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.StableDiffusion;
 
 import java.util.ArrayList;
@@ -96,10 +97,11 @@ public final class TrainingRecipe {
      * (--clip_skip, --max_token_length); returns the model's schedule as its config defines it, whose SNR the
      * loss weights keep (kohya caches it before rescaling).
      */
-    public NoiseSchedule applyTo(StableDiffusion sd) {
-        NoiseSchedule original = new NoiseSchedule(sd.schedule().config());
-        sd.useSchedule(trainingSchedule(original));
-        sd.usePromptEncoder(promptEncoder(sd.tokenizer(), sd.textEncoder()));
+    public NoiseSchedule applyTo(DiffusionModel model) {
+        NoiseSchedule original = new NoiseSchedule(model.schedule().config());
+        model.useSchedule(trainingSchedule(original));
+        // SDXL's two encoders take no --clip_skip / --max_token_length (refused before the model loads)
+        if (model instanceof StableDiffusion sd) sd.usePromptEncoder(promptEncoder(sd.tokenizer(), sd.textEncoder()));
         return original;
     }
 
