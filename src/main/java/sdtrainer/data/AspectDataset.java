@@ -2,6 +2,7 @@ package sdtrainer.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import sdtrainer.io.JsonErrors;
 import sdtrainer.io.Npy;
 import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
@@ -47,7 +48,7 @@ public final class AspectDataset implements TrainingData {
         try {
             root = new ObjectMapper().readTree(index.toFile());
         } catch (IOException e) {
-            throw new IOException(index + ": not valid JSON: " + e.getMessage(), e);
+            throw new IOException(index + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (root == null || !root.isObject()) throw new IOException(index + ": expected an object of \"(W, H)\": [stems]");
         for (var it = root.fields(); it.hasNext(); ) {
