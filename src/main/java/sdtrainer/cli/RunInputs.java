@@ -103,7 +103,9 @@ final class RunInputs {
         } catch (IOException e) {
             throw new InputException(e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new InputException(file + ": describes no " + name + " this tool can build (" + e + ")", e);
+            // our own checks say what is wrong in words; anything else is named by its type
+            String why = e instanceof IllegalArgumentException ? e.getMessage() : e.toString();
+            throw new InputException(file + ": describes no " + name + " this tool can build (" + why + ")", e);
         }
     }
 
