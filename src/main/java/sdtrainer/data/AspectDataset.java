@@ -88,10 +88,20 @@ public final class AspectDataset implements TrainingData {
             if (Captions.check(caption).isEmpty()) {
                 warnings.add(caption + ": empty caption; the sample trains without a prompt");
             }
-            long[] actual = Npy.read(latent).shape();
+            TensorData values = Npy.read(latent);
+            long[] actual = values.shape();
             if (!Arrays.equals(actual, shape)) {
                 throw new IOException(latent + ": latent shape " + Arrays.toString(actual) + " does not match its bucket "
                         + Arrays.toString(shape));
+            }
+            // integers would train as numbers of another scale, NaN would stop the run at its batch: both are input errors
+            if (!values.dtype().isFloating()) {
+                throw new IOException(latent + ": latents are " + values.dtype() + ", not floats (float16 or float32, as "
+                        + "preprocess latent writes them)");
+            }
+            float[] v = values.toFloats();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) throw new IOException(latent + ": latent value " + i + " is " + v[i]);
             }
             if (useMask) {
                 Path mask = dir.resolve(stem + ".npz");
