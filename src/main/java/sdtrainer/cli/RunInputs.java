@@ -63,6 +63,11 @@ final class RunInputs {
         UNetConfig unetConfig = component(model, ModelDirectory.UNET, UNetConfig::from, UNet2DConditionModel::new);
         VaeConfig vaeConfig = component(model, ModelDirectory.VAE, VaeConfig::from, AutoencoderKL::new);
         ClipTextConfig teConfig = component(model, ModelDirectory.TEXT_ENCODER, ClipTextConfig::from, ClipTextModel::new);
+        if (cfg.clipSkip().orElse(1) > teConfig.numHiddenLayers()) {
+            throw new InputException("--clip_skip " + cfg.clipSkip().getAsInt() + " is more than the " + teConfig.numHiddenLayers()
+                    + " layers of the text encoder (" + model.resolve(ModelDirectory.TEXT_ENCODER) + "); give 1 to "
+                    + teConfig.numHiddenLayers());
+        }
         int f = vaeConfig.downsamplingFactor();
         int needed = f * unetConfig.downsamplingFactor();
         if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {

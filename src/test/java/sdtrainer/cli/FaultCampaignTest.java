@@ -506,11 +506,11 @@ class FaultCampaignTest {
         String[][] sweep = {
             {"--batch_size", "2202"}, {"--epochs", "2202"}, {"--save_n_epochs", "2202"}, {"--lora", "0222"},
             {"--lora_alpha", "0202"}, {"--eh_groups", "2202"}, {"--minibatch_repeat", "2222"}, {"--threads", "0222"},
-            {"--seed", "0002"}, {"--resolution", "2222"}, {"--lr", "0202"}, {"--gradient_accumulation_steps", "2202"},
+            {"--seed", "0002"}, {"--resolution", "2222"}, {"--lr", "0202"}, {"--gradient_accumulation_steps", "2222"},
             {"--ema_decay", "0222"}, {"--max_grad_norm", "0202"}, {"--conv_alpha", "0202"}, {"--keep_tokens", "0202"},
             {"--caption_dropout_rate", "0222"}, {"--noise_offset", "0202"}, {"--min_snr_gamma", "2202"},
             {"--huber_c", "2202"}, {"--lr_scheduler_num_cycles", "2202"}, {"--sample_every_n_steps", "2202"},
-            {"--clip_skip", "2202"}, {"--max_token_length", "2222"}, {"--save_state_every_n_steps", "0202", "--save_state"},
+            {"--clip_skip", "2222"}, {"--max_token_length", "2222"}, {"--save_state_every_n_steps", "0202", "--save_state"},
         };
         Path data = images("sweep");
         List<String> wrong = new ArrayList<>();
