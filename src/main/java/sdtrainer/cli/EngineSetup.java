@@ -23,6 +23,7 @@ public final class EngineSetup {
     /** DJL's cache folder for bundled natives: {@code 2.7.1-20250812-cpu-linux-x86_64}. */
     private static final Pattern BUNDLED_DIR =
             Pattern.compile("\\d+(?:\\.\\d+)*(?:-\\d{8})?-(.+)-(?:linux|osx|win)-(?:x86_64|aarch64)");
+    private static final int MAX_THREADS = 1024;
     private static final Pattern CUDA = Pattern.compile("cuda(?::(\\d{1,3}))?");
 
     private EngineSetup() {
@@ -33,9 +34,14 @@ public final class EngineSetup {
      *
      * @param device {@code cpu}, {@code cuda} or {@code cuda:N}; empty picks the first GPU when the engine has one
      * @param threads intra-op threads; 0 picks {@link #defaultCpuThreads} on CPU and keeps the engine's default on GPU
-     * @throws IllegalArgumentException when a GPU is requested that the engine does not have
+     * @throws IllegalArgumentException when a GPU is requested that the engine does not have, or over 1024 threads
      */
     public static EngineInfo start(Optional<String> device, int threads) {
+        // libgomp allocates every thread's state up front: 2^31 threads abort the JVM ("Out of memory allocating")
+        if (threads > MAX_THREADS) {
+            throw new IllegalArgumentException("--threads " + threads + " is more than " + MAX_THREADS
+                    + "; give the number of cores to use, or 0 for the default");
+        }
         // The natives ship inside the jar; never reach for the network unless asked to.
         if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null) {
             System.setProperty("ai.djl.offline", "true");

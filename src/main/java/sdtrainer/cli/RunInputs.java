@@ -77,6 +77,11 @@ final class RunInputs {
         else if (cfg.cacheTextEncoderOutputs()) {
             throw new InputException("--cache_text_encoder_outputs is for SDXL models; " + model + " is not one");
         }
+        if (cfg.clipSkip().orElse(1) > teConfig.numHiddenLayers()) {
+            throw new InputException("--clip_skip " + cfg.clipSkip().getAsInt() + " is more than the " + teConfig.numHiddenLayers()
+                    + " layers of the text encoder (" + model.resolve(ModelDirectory.TEXT_ENCODER) + "); give 1 to "
+                    + teConfig.numHiddenLayers());
+        }
         int f = vaeConfig.downsamplingFactor();
         int needed = f * unetConfig.downsamplingFactor();
         if (!cfg.useBucket() && (cfg.resolution().width() % needed != 0 || cfg.resolution().height() % needed != 0)) {
@@ -145,7 +150,9 @@ final class RunInputs {
         } catch (IOException e) {
             throw new InputException(e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new InputException(file + ": describes no " + name + " this tool can build (" + e + ")", e);
+            // our own checks say what is wrong in words; anything else is named by its type
+            String why = e instanceof IllegalArgumentException ? e.getMessage() : e.toString();
+            throw new InputException(file + ": describes no " + name + " this tool can build (" + why + ")", e);
         }
     }
 

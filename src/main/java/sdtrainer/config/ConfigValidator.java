@@ -97,6 +97,10 @@ public final class ConfigValidator {
                 "--save_state_every_n_steps needs --save_state");
         check(problems, config.gradientAccumulationSteps() >= 1, "--gradient_accumulation_steps "
                 + config.gradientAccumulationSteps() + " must be at least 1");
+        // the samples of one optimizer step are counted in an int (the data order is laid out in batches of them)
+        check(problems, (long) config.batchSize() * config.gradientAccumulationSteps() <= Integer.MAX_VALUE,
+                "--batch_size " + config.batchSize() + " x --gradient_accumulation_steps " + config.gradientAccumulationSteps()
+                        + " samples per optimizer step is more than " + Integer.MAX_VALUE + "; give fewer");
         check(problems, config.emaDecay() >= 0 && config.emaDecay() < 1, "--ema_decay " + config.emaDecay()
                 + " must lie in [0, 1), e.g. 0.999; 0 turns EMA off");
         check(problems, !config.emaWarmup() || config.emaDecay() > 0, "--ema_warmup needs --ema_decay D");

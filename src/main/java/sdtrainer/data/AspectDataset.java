@@ -2,6 +2,7 @@ package sdtrainer.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import sdtrainer.io.JsonErrors;
 import sdtrainer.io.Npy;
 import sdtrainer.io.Npz;
 import sdtrainer.io.TensorData;
@@ -49,7 +50,7 @@ public final class AspectDataset implements TrainingData {
         try {
             root = new ObjectMapper().readTree(index.toFile());
         } catch (IOException e) {
-            throw new IOException(index + ": not valid JSON: " + e.getMessage(), e);
+            throw new IOException(index + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (root == null || !root.isObject()) throw new IOException(index + ": expected an object of \"(W, H)\": [stems]");
         for (var it = root.fields(); it.hasNext(); ) {
@@ -90,10 +91,20 @@ public final class AspectDataset implements TrainingData {
             if (Captions.check(caption).isEmpty()) {
                 warnings.add(caption + ": empty caption; the sample trains without a prompt");
             }
-            long[] actual = Npy.read(latent).shape();
+            TensorData values = Npy.read(latent);
+            long[] actual = values.shape();
             if (!Arrays.equals(actual, shape)) {
                 throw new IOException(latent + ": latent shape " + Arrays.toString(actual) + " does not match its bucket "
                         + Arrays.toString(shape));
+            }
+            // integers would train as numbers of another scale, NaN would stop the run at its batch: both are input errors
+            if (!values.dtype().isFloating()) {
+                throw new IOException(latent + ": latents are " + values.dtype() + ", not floats (float16 or float32, as "
+                        + "preprocess latent writes them)");
+            }
+            float[] v = values.toFloats();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) throw new IOException(latent + ": latent value " + i + " is " + v[i]);
             }
             if (useMask) {
                 Path mask = dir.resolve(stem + ".npz");

@@ -24,6 +24,7 @@ import java.util.Locale;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import org.opencv.core.CvException;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
@@ -106,6 +107,24 @@ public final class Images {
         return toRgbOnWhite(readWithImageIo(bytes, file));
     }
 
+    /** OpenCV's default CV_IO_MAX_IMAGE_PIXELS: it refuses larger images before allocating them. */
+    private static final long MAX_PIXELS = 1L << 30;
+
+    /** Why OpenCV refused an image, in words: its size when the header claims too many pixels, else OpenCV's reason. */
+    private static String refusal(Path file, CvException e) {
+        try {
+            Size s = readSize(file);
+            if ((long) s.width() * s.height() > MAX_PIXELS) {
+                return "its header claims " + s.width() + "x" + s.height() + " pixels, more than the " + MAX_PIXELS
+                        + " (2^30) an image may have";
+            }
+        } catch (IOException unreadable) {
+            // the header says nothing either: OpenCV's own reason below
+        }
+        String reason = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        return "the decoder refused it (" + reason.replaceFirst(".*error: ", "") + ")";
+    }
+
     private static boolean startsWith(byte[] bytes, int offset, int... prefix) {
         if (bytes.length < offset + prefix.length) {
             return false;
@@ -119,7 +138,12 @@ public final class Images {
     }
 
     private static BufferedImage decodeWithOpenCv(byte[] bytes, Path file) throws IOException {
-        Mat mat = OpenCv.decode(bytes);
+        Mat mat;
+        try {
+            mat = OpenCv.decode(bytes);
+        } catch (CvException e) {
+            throw new IOException(file + ": corrupt image: " + refusal(file, e), e);
+        }
         try {
             if (mat.empty()) {
                 throw new IOException(file + ": corrupt image: the decoder could not read it (truncated or damaged)");

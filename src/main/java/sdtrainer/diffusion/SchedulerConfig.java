@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import sdtrainer.io.JsonErrors;
 
 /**
  * The noise-schedule part of a diffusers {@code scheduler/scheduler_config.json}. Whatever scheduler class the
@@ -88,7 +89,7 @@ public record SchedulerConfig(
         try {
             root = new ObjectMapper().readTree(Files.readAllBytes(file));
         } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new IOException(file + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (root == null || !root.isObject()) throw new IOException(file + ": expected a JSON object");
         try {

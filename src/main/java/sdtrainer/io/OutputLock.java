@@ -11,9 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * An exclusive lock on a run's output, held as {@code <output>.lock} beside it: an operating-system lock on that
@@ -54,8 +54,8 @@ public final class OutputLock implements AutoCloseable {
      */
     public static OutputLock acquire(Path output) throws IOException {
         Path file = lockFile(output);
-        // a releasing owner deletes the file: one who locked the deleted file retries on the new one
         for (int attempt = 0; attempt < 5; attempt++) {
+            Object before = fileKey(file);
             FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             FileLock lock;
@@ -72,16 +72,20 @@ public final class OutputLock implements AutoCloseable {
                 throw new HeldException(output + ": another run is writing this output (" + owner(file).orElse("owner unknown")
                         + ", lock " + file + "); wait for it to finish, or choose another --output");
             }
+            // a releasing owner deletes the file: one who locked the deleted file retries on the new one. Only stat
+            // the path: a lock is the process's on the inode, and closing any other descriptor of it drops the lock
+            if (before == null || !before.equals(fileKey(file))) {
+                lock.release();
+                channel.close();
+                continue;
+            }
             Optional<String> previous = read(channel);
-            String token = UUID.randomUUID().toString();
             String content = "pid " + ProcessHandle.current().pid() + " on " + host() + ", started " + Instant.now()
-                    + "\n" + token + "\n";
+                    + "\n";
             channel.truncate(0);
             channel.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)), 0);
             channel.force(true);
-            if (content.equals(readPath(file))) return new OutputLock(file, channel, lock, previous);
-            lock.release();
-            channel.close();
+            return new OutputLock(file, channel, lock, previous);
         }
         throw new IOException(file + ": could not take the lock: the file keeps being replaced");
     }
@@ -124,11 +128,12 @@ public final class OutputLock implements AutoCloseable {
         return firstLine(new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8));
     }
 
-    private static String readPath(Path file) throws IOException {
+    /** The identity (device and inode) of the file at {@code path}, or null when there is none; opens nothing. */
+    private static Object fileKey(Path path) throws IOException {
         try {
-            return Files.readString(file, StandardCharsets.UTF_8);
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
         } catch (NoSuchFileException e) {
-            return "";
+            return null;
         }
     }
 

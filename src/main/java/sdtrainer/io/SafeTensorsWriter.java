@@ -42,6 +42,12 @@ public final class SafeTensorsWriter {
         AtomicFiles.write(file, out -> writeTo(out, ordered, metadata));
     }
 
+    /** The bytes {@link #write(Path, Map, Map, DType)} puts in a file, onto {@code out} (left open). */
+    public static void writeTo(OutputStream out, Map<String, TensorData> tensors, Map<String, String> metadata, DType floatType)
+            throws IOException {
+        writeTo(out, prepare(tensors, floatType), metadata);
+    }
+
     /** Engine convenience: copies each array to Java memory (any device), then writes as {@link #write(Path, Map, Map, DType)}. */
     public static void writeArrays(Path file, Map<String, NDArray> arrays, Map<String, String> metadata, DType floatType)
             throws IOException {

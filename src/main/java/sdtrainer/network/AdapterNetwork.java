@@ -141,10 +141,11 @@ abstract class AdapterNetwork implements Network {
         }
     }
 
+    /** Adds a titled list to a message that ends with ':', all on one line, as the CLI prints each problem. */
     static void appendList(StringBuilder sb, String title, List<String> items) {
         if (items.isEmpty()) return;
         int shown = Math.min(items.size(), 20);
-        sb.append("\n  ").append(title).append(" (").append(items.size()).append("): ")
+        sb.append(sb.charAt(sb.length() - 1) == ':' ? " " : "; ").append(title).append(" (").append(items.size()).append("): ")
                 .append(String.join(", ", items.subList(0, shown)));
         if (shown < items.size()) sb.append(", ... ").append(items.size() - shown).append(" more");
     }

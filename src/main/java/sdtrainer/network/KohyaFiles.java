@@ -2,10 +2,10 @@ package sdtrainer.network;
 
 import sdtrainer.io.DType;
 import sdtrainer.io.SafeTensorsWriter;
-import sdtrainer.io.TempPaths;
 import sdtrainer.io.TensorData;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -40,16 +40,11 @@ final class KohyaFiles {
             throws IOException {
         Map<String, String> trainingOnly = new TreeMap<>();
         metadata.forEach((k, v) -> { if (k.startsWith("ss_")) trainingOnly.put(k, v); });
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path probe = TempPaths.file(dir, "." + file.getFileName() + ".hash-", ".tmp");
-        Hashes h;
-        try {
-            SafeTensorsWriter.write(probe, tensors, trainingOnly, precision);
-            h = hashes(probe);
-        } finally {
-            Files.deleteIfExists(probe);
-        }
+        // hashed as they stream past: a probe file would need the disk space twice, and a full disk would name it
+        HashingStream probe = new HashingStream();
+        SafeTensorsWriter.writeTo(probe, tensors, trainingOnly, precision);
+        Hashes h = probe.hashes();
+        Files.createDirectories(file.toAbsolutePath().getParent());
         Map<String, String> all = new TreeMap<>(metadata);
         all.put(MODEL_HASH, h.model());
         all.put(LEGACY_HASH, h.legacy());
@@ -70,13 +65,16 @@ final class KohyaFiles {
         }
     }
 
-    private static byte[] sha256(FileChannel ch, long from, long to) throws IOException {
-        MessageDigest md;
+    private static MessageDigest newSha256() {
         try {
-            md = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-256", e);
         }
+    }
+
+    private static byte[] sha256(FileChannel ch, long from, long to) throws IOException {
+        MessageDigest md = newSha256();
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         for (long pos = from; pos < to; ) {
             buf.clear().limit((int) Math.min(buf.capacity(), to - pos));
@@ -87,5 +85,38 @@ final class KohyaFiles {
             pos += n;
         }
         return md.digest();
+    }
+
+    /** The bytes of a safetensors file as they are written, hashed over the ranges {@link #hashes(Path)} reads. */
+    private static final class HashingStream extends OutputStream {
+        private static final long LEGACY_FROM = 0x100000;
+        private static final long LEGACY_TO = 0x110000;
+        private final MessageDigest model = newSha256();
+        private final MessageDigest legacy = newSha256();
+        private final ByteBuffer headerLength = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        private long pos;
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            for (int i = 0; i < len && pos + i < 8; i++) headerLength.put(b[off + i]);
+            if (!headerLength.hasRemaining()) digest(model, b, off, len, 8 + headerLength.getLong(0), Long.MAX_VALUE);
+            digest(legacy, b, off, len, LEGACY_FROM, LEGACY_TO);
+            pos += len;
+        }
+
+        private void digest(MessageDigest md, byte[] b, int off, int len, long from, long to) {
+            long start = Math.max(pos, from);
+            long end = Math.min(pos + len, to);
+            if (start < end) md.update(b, off + (int) (start - pos), (int) (end - start));
+        }
+
+        Hashes hashes() {
+            return new Hashes(HexFormat.of().formatHex(model.digest()), HexFormat.of().formatHex(legacy.digest()).substring(0, 8));
+        }
     }
 }

@@ -54,21 +54,21 @@ public final class StateDict {
         unexpected.removeAll(params.keySet());
         unexpected.removeIf(ignorable);
         if (!missing.isEmpty() || !unexpected.isEmpty() || !badShape.isEmpty()) {
-            StringBuilder sb = new StringBuilder(file.source() + " does not match the " + module.getClass().getSimpleName()
-                    + " built from its config:");
-            appendList(sb, "missing keys", missing);
-            appendList(sb, "unexpected keys", new ArrayList<>(unexpected));
-            appendList(sb, "shape mismatches", badShape);
-            throw new MismatchException(sb.toString());
+            // one line, as the CLI prints each problem
+            List<String> parts = new ArrayList<>();
+            listed(parts, "missing keys", missing);
+            listed(parts, "unexpected keys", new ArrayList<>(unexpected));
+            listed(parts, "shape mismatches", badShape);
+            throw new MismatchException(file.source() + " does not match the " + module.getClass().getSimpleName()
+                    + " built from its config: " + String.join("; ", parts));
         }
     }
 
-    private static void appendList(StringBuilder sb, String title, List<String> items) {
+    private static void listed(List<String> parts, String title, List<String> items) {
         if (items.isEmpty()) return;
-        sb.append("\n  ").append(title).append(" (").append(items.size()).append("): ");
         int shown = Math.min(items.size(), 12);
-        sb.append(String.join(", ", items.subList(0, shown)));
-        if (shown < items.size()) sb.append(", ... ").append(items.size() - shown).append(" more");
+        parts.add(title + " (" + items.size() + "): " + String.join(", ", items.subList(0, shown))
+                + (shown < items.size() ? ", ... " + (items.size() - shown) + " more" : ""));
     }
 
     public static void load(Module module, Path file, NDManager manager, Predicate<String> ignorable) throws IOException {

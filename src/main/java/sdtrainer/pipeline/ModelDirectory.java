@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import sdtrainer.io.JsonErrors;
 
 /** The diffusers folder layout: one subfolder per component, each with its config and weights. */
 public final class ModelDirectory {
@@ -22,7 +23,7 @@ public final class ModelDirectory {
         try {
             return JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new IOException(file + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
     }
 

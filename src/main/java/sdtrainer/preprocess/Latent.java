@@ -26,6 +26,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import sdtrainer.data.Images;
+import sdtrainer.io.JsonErrors;
 import sdtrainer.io.Npy;
 import sdtrainer.io.TensorData;
 import sdtrainer.model.vae.AutoencoderKL;
@@ -150,7 +151,7 @@ public final class Latent {
         try {
             root = new ObjectMapper().readTree(Files.readString(index, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new IOException(index + ": not valid JSON: " + e.getMessage(), e);
+            throw new IOException(index + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new IOException(index + ": expected an object of \"(W, H)\": [stems]");

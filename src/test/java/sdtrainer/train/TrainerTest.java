@@ -67,7 +67,7 @@ public class TrainerTest {
     }
 
     /** buckets "(32, 16)" x3 and "(16, 16)" x2 with random latents, captions and masks (VAE factor 2). */
-    static Path bucketDataset(Path dir) throws IOException {
+    public static Path bucketDataset(Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, List<String>> buckets = new LinkedHashMap<>();
         buckets.put("(32, 16)", List.of("a", "b", "c"));

@@ -1,5 +1,9 @@
 package sdtrainer.model.clip;
 
+import static sdtrainer.io.ConfigFields.integer;
+import static sdtrainer.io.ConfigFields.number;
+import static sdtrainer.io.ConfigFields.text;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 /** The fields of a transformers CLIPTextConfig that shape the text encoder. */
@@ -11,15 +15,15 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         // text_config nesting appears in full CLIPModel configs; SD stores the text config flat
         JsonNode t = c.has("text_config") ? c.get("text_config") : c;
         return new ClipTextConfig(
-                t.path("vocab_size").asInt(49408),
-                t.path("hidden_size").asInt(512),
-                t.path("intermediate_size").asInt(2048),
-                t.path("num_hidden_layers").asInt(12),
-                t.path("num_attention_heads").asInt(8),
-                t.path("max_position_embeddings").asInt(77),
-                t.path("hidden_act").asText("quick_gelu"),
-                (float) t.path("layer_norm_eps").asDouble(1e-5),
-                t.path("eos_token_id").asInt(2),
-                t.path("projection_dim").asInt(512));
+                integer(t, "vocab_size", 49408),
+                integer(t, "hidden_size", 512),
+                integer(t, "intermediate_size", 2048),
+                integer(t, "num_hidden_layers", 12),
+                integer(t, "num_attention_heads", 8),
+                integer(t, "max_position_embeddings", 77),
+                text(t, "hidden_act", "quick_gelu"),
+                (float) number(t, "layer_norm_eps", 1e-5),
+                integer(t, "eos_token_id", 2),
+                integer(t, "projection_dim", 512));
     }
 }

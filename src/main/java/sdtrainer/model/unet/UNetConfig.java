@@ -1,8 +1,15 @@
 package sdtrainer.model.unet;
 
+import static sdtrainer.io.ConfigFields.flag;
+import static sdtrainer.io.ConfigFields.integer;
+import static sdtrainer.io.ConfigFields.integers;
+import static sdtrainer.io.ConfigFields.number;
+import static sdtrainer.io.ConfigFields.perBlock;
+import static sdtrainer.io.ConfigFields.text;
+import static sdtrainer.io.ConfigFields.texts;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /** The fields of a diffusers UNet2DConditionModel config.json that shape the network. */
@@ -15,21 +22,14 @@ public record UNetConfig(int inChannels, int outChannels, List<Integer> blockOut
                          int timeEmbeddingDim) {
 
     public static UNetConfig from(JsonNode c) {
-        List<Integer> boc = ints(c.get("block_out_channels"));
-        List<String> down = strings(c.get("down_block_types"));
+        List<Integer> boc = integers(c, "block_out_channels");
+        List<String> down = texts(c, "down_block_types");
         // diffusers' legacy naming: attention_head_dim is the number of heads unless num_attention_heads is given
-        JsonNode headsNode = c.hasNonNull("num_attention_heads") ? c.get("num_attention_heads") : c.path("attention_head_dim");
-        List<Integer> heads = new ArrayList<>();
-        for (int i = 0; i < down.size(); i++) {
-            heads.add(headsNode.isArray() ? headsNode.get(i).asInt() : headsNode.asInt(8));
-        }
-        int cad = c.path("cross_attention_dim").isArray() ? c.get("cross_attention_dim").get(0).asInt()
-                : c.path("cross_attention_dim").asInt(1280);
-        // an int means the same depth for every down block (diffusers broadcasts it)
-        JsonNode tlpb = c.path("transformer_layers_per_block");
-        List<Integer> depths = new ArrayList<>();
-        for (int i = 0; i < down.size(); i++) depths.add(tlpb.isArray() ? tlpb.get(i).asInt() : tlpb.asInt(1));
-        String addition = c.hasNonNull("addition_embed_type") ? c.get("addition_embed_type").asText() : null;
+        String headsKey = c.hasNonNull("num_attention_heads") ? "num_attention_heads" : "attention_head_dim";
+        List<Integer> heads = perBlock(c, headsKey, down.size(), 8);
+        int cad = perBlock(c, "cross_attention_dim", 1, 1280).get(0);
+        List<Integer> depths = perBlock(c, "transformer_layers_per_block", down.size(), 1);
+        String addition = text(c, "addition_embed_type", null);
         if (addition != null && !addition.equals("text_time")) {
             throw new IllegalArgumentException("unet addition_embed_type '" + addition + "' is not supported (text_time)");
         }
@@ -40,39 +40,27 @@ public record UNetConfig(int inChannels, int outChannels, List<Integer> blockOut
             throw new IllegalArgumentException("unet addition_embed_type text_time needs projection_class_embeddings_input_dim");
         }
         return new UNetConfig(
-                c.path("in_channels").asInt(4),
-                c.path("out_channels").asInt(4),
-                boc, down, strings(c.get("up_block_types")),
-                c.path("mid_block_type").asText("UNetMidBlock2DCrossAttn"),
-                c.path("layers_per_block").asInt(2),
+                integer(c, "in_channels", 4),
+                integer(c, "out_channels", 4),
+                boc, down, texts(c, "up_block_types"),
+                text(c, "mid_block_type", "UNetMidBlock2DCrossAttn"),
+                integer(c, "layers_per_block", 2),
                 cad, heads,
-                c.path("norm_num_groups").asInt(32),
-                (float) c.path("norm_eps").asDouble(1e-5),
-                c.path("use_linear_projection").asBoolean(false),
-                c.path("flip_sin_to_cos").asBoolean(true),
-                c.path("freq_shift").asInt(0),
-                c.path("sample_size").asInt(64),
-                (float) c.path("mid_block_scale_factor").asDouble(1.0),
+                integer(c, "norm_num_groups", 32),
+                (float) number(c, "norm_eps", 1e-5),
+                flag(c, "use_linear_projection", false),
+                flag(c, "flip_sin_to_cos", true),
+                integer(c, "freq_shift", 0),
+                integer(c, "sample_size", 64),
+                (float) number(c, "mid_block_scale_factor", 1.0),
                 depths,
-                c.path("conv_in_kernel").asInt(3),
-                c.path("conv_out_kernel").asInt(3),
-                c.path("downsample_padding").asInt(1),
+                integer(c, "conv_in_kernel", 3),
+                integer(c, "conv_out_kernel", 3),
+                integer(c, "downsample_padding", 1),
                 addition,
-                c.path("addition_time_embed_dim").asInt(0),
-                c.path("projection_class_embeddings_input_dim").asInt(0),
-                c.hasNonNull("time_embedding_dim") ? c.get("time_embedding_dim").asInt() : boc.get(0) * 4);
-    }
-
-    static List<Integer> ints(JsonNode a) {
-        List<Integer> out = new ArrayList<>();
-        a.forEach(n -> out.add(n.asInt()));
-        return out;
-    }
-
-    static List<String> strings(JsonNode a) {
-        List<String> out = new ArrayList<>();
-        a.forEach(n -> out.add(n.asText()));
-        return out;
+                integer(c, "addition_time_embed_dim", 0),
+                integer(c, "projection_class_embeddings_input_dim", 0),
+                integer(c, "time_embedding_dim", boc.get(0) * 4));
     }
 
     /** SDXL's added conditioning: a pooled text embedding and six size/crop ids go into the time embedding. */
