@@ -123,9 +123,7 @@ final class RunInputs {
     /** The options SDXL training does not have (yet), each refused with the option's name. */
     private static void sdxlOptions(TrainConfig cfg, Path model) throws InputException {
         String refused = cfg.network() == NetworkType.EH ? "--network eh"
-                : cfg.lora() > 0 && cfg.convDim() > 0 ? "--conv_dim"
                 : cfg.clipSkip().isPresent() ? "--clip_skip"
-                : cfg.maxTokenLength().isPresent() ? "--max_token_length"
                 : cfg.lora() == 0 && cfg.saveFormat() == SaveFormat.SINGLE_FILE ? "--save_format single_file"
                 : null;
         if (refused != null) {

@@ -79,9 +79,10 @@ final class TrainingRun {
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
         try {
-            // SDXL: LoRA only, with kohya's SDXL names (RunInputs refuses EH and --conv_dim for it)
+            // SDXL: LoRA / LoCon with kohya's SDXL names (RunInputs refuses EH for it)
             Network n = model instanceof StableDiffusionXL xl
-                    ? SdxlNetworks.createLora(xl, cfg.lora(), cfg.loraAlpha(), cfg.upOnly(), cfg.trainEncoder(), xl.manager(), seed)
+                    ? SdxlNetworks.createLora(xl, cfg.lora(), cfg.loraAlpha(), cfg.convDim(), cfg.convAlpha(), cfg.upOnly(),
+                    cfg.trainEncoder(), xl.manager(), seed)
                     : NetworkFactory.create((StableDiffusion) model, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(),
                     cfg.convDim(), cfg.convAlpha(), cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), model.manager(), seed);
             if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());

@@ -20,12 +20,13 @@ public final class SdxlNetworks {
 
     /**
      * A fresh LoRA for training (see {@link LoraNetwork#create}) over the UNet's transformer layers and, with
-     * {@code trainEncoder}, both text encoders' attention and MLP layers.
+     * {@code trainEncoder}, both text encoders' attention and MLP layers; with {@code convRank} > 0 (kohya's
+     * conv_dim) also LoCon over the ResNet blocks and resamplers, their 3x3 convs at {@code convRank}.
      */
-    public static LoraNetwork createLora(StableDiffusionXL sd, int rank, double alpha, boolean upOnly,
-                                         boolean trainEncoder, NDManager manager, long seed) {
+    public static LoraNetwork createLora(StableDiffusionXL sd, int rank, double alpha, int convRank, double convAlpha,
+                                         boolean upOnly, boolean trainEncoder, NDManager manager, long seed) {
         return LoraNetwork.create(trainingTargets(sd.unet(), trainEncoder ? sd.textEncoder() : null,
-                trainEncoder ? sd.textEncoder2() : null, upOnly), rank, alpha, manager, seed);
+                trainEncoder ? sd.textEncoder2() : null, upOnly, convRank > 0), rank, alpha, convRank, convAlpha, manager, seed);
     }
 
     /** Reads a kohya-format SDXL LoRA file (any Linear or Conv2d of the three models), not attached yet. */
@@ -47,11 +48,12 @@ public final class SdxlNetworks {
     }
 
     /** kohya's creation order: text encoder 1, text encoder 2, UNet; null encoders are left out. */
-    static List<Target> trainingTargets(UNet2DConditionModel unet, ClipTextModel te1, ClipTextModel te2, boolean upOnly) {
+    static List<Target> trainingTargets(UNet2DConditionModel unet, ClipTextModel te1, ClipTextModel te2, boolean upOnly,
+                                        boolean locon) {
         List<Target> out = new ArrayList<>();
         if (te1 != null) encoderTargets(Targets.training(unet, te1, upOnly, false, LoraNetwork.UNET_PREFIX, SdxlLoraNames.TE1_PREFIX), out);
         if (te2 != null) encoderTargets(Targets.training(unet, te2, upOnly, false, LoraNetwork.UNET_PREFIX, SdxlLoraNames.TE2_PREFIX), out);
-        out.addAll(renamed(unet, Targets.training(unet, null, upOnly, false, LoraNetwork.UNET_PREFIX, null)));
+        out.addAll(renamed(unet, Targets.training(unet, null, upOnly, false, locon, LoraNetwork.UNET_PREFIX, null)));
         return out;
     }
 

@@ -3,6 +3,7 @@ package sdtrainer.pipeline;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import sdtrainer.diffusion.NoiseSchedule;
@@ -10,6 +11,7 @@ import sdtrainer.diffusion.SchedulerConfig;
 import sdtrainer.io.DType;
 import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.LongPromptEncoder;
 import sdtrainer.model.clip.ClipTextModelWithProjection;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.unet.AddedConditions;
@@ -187,6 +189,8 @@ public final class StableDiffusionXL implements DiffusionModel {
     public void saveSingleFile(Path file, DType precision) throws IOException {
         throw new IOException("SDXL models are saved as diffusers folders only (no single-file layout yet)");
     }
+    private int maxTokenLength;
+
     /** model_index.json's force_zeros_for_empty_prompt: no negative prompt means zero negative conditioning. */
     public boolean forceZerosForEmptyPrompt() { return forceZerosForEmptyPrompt; }
 
@@ -206,8 +210,29 @@ public final class StableDiffusionXL implements DiffusionModel {
     }
 
     public TextConditioning encodePrompts(List<String> texts, NDManager m) {
-        NDArray[] ids = tokenize(texts, m);
-        return encode(ids[0], ids[1]);
+        if (maxTokenLength == 0) {
+            NDArray[] ids = tokenize(texts, m);
+            return encode(ids[0], ids[1]);
+        }
+        // kohya's get_hidden_states_sdxl: every 75-token chunk through both encoders, states joined as for SD,
+        // the pooled output of each prompt's first chunk
+        LongPromptEncoder e1 = new LongPromptEncoder(tokenizer, textEncoder, maxTokenLength, 1);
+        LongPromptEncoder e2 = new LongPromptEncoder(tokenizer2, textEncoder2, maxTokenLength, 1);
+        int b = texts.size(), n = e1.chunks();
+        TextConditioning chunked = encode(e1.ids(texts, m).toDevice(manager.getDevice(), false),
+                e2.ids(texts, m).toDevice(manager.getDevice(), false));
+        // both encoders' states sit side by side per token, so one join serves both
+        NDArray context = LongPromptEncoder.join(chunked.context(), b, n, tokenizer.maxLength());
+        NDArray pooled = chunked.pooled().reshape(b, n, -1).get(new NDIndex(":, 0"));
+        return new TextConditioning(context, pooled);
+    }
+
+    /**
+     * {@code --max_token_length}: prompts of up to {@code tokens} (150 or 225) content tokens in 75-token chunks;
+     * 0 or 75 keeps the plain 77-token path.
+     */
+    public void useMaxTokenLength(int tokens) {
+        this.maxTokenLength = tokens == tokenizer.maxLength() - 2 ? 0 : tokens;
     }
 
     /**

@@ -55,7 +55,7 @@ class SdxlCommandsTest {
     /** A LoRA of the UNet (and with {@code encoders} both text encoders) whose up weights are random, not zero. */
     private static Path randomLora(Path model, Path file, boolean encoders) throws Exception {
         try (NDManager m = NDManager.newBaseManager(); StableDiffusionXL sd = StableDiffusionXL.load(model, m.getDevice())) {
-            LoraNetwork net = SdxlNetworks.createLora(sd, 4, 4, false, encoders, m, 1);
+            LoraNetwork net = SdxlNetworks.createLora(sd, 4, 4, 0, 0, false, encoders, m, 1);
             Noise noise = new Noise(2);
             Map<String, NDArray> params = new java.util.LinkedHashMap<>(net.unetParameters());
             params.putAll(net.teParameters());

@@ -13,9 +13,6 @@ import sdtrainer.network.SdxlNetworks;
 import sdtrainer.pipeline.StableDiffusionXL;
 import sdtrainer.train.TrainerTest;
 
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +75,7 @@ class SdxlTrainingTest {
         Path file = dir.resolve("lora.safetensors");
         Path expected = dir.resolve("expected.safetensors");
         try (NDManager m = NDManager.newBaseManager(); StableDiffusionXL sd = StableDiffusionXL.load(model, m.getDevice())) {
-            SdxlNetworks.createLora(sd, 4, 4, false, true, m, 1).save(expected, Map.of(), DType.F32);
+            SdxlNetworks.createLora(sd, 4, 4, 0, 0, false, true, m, 1).save(expected, Map.of(), DType.F32);
         }
         try (SafeTensors st = SafeTensors.open(file); SafeTensors want = SafeTensors.open(expected)) {
             assertEquals(new TreeSet<>(want.names()), new TreeSet<>(st.names()), "kohya's SDXL names of the tiny model");
@@ -130,20 +127,9 @@ class SdxlTrainingTest {
 
     /** Coloured ovals of several aspect ratios with captions: buckets (64, 16), (32, 32) x2 and (16, 64). */
     private Path rawImages() throws IOException {
-        Path raw = Files.createDirectories(dir.resolve("raw"));
         int[][] sizes = {{60, 20}, {40, 40}, {20, 70}, {36, 36}};
-        Color[] colours = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE};
-        for (int i = 0; i < sizes.length; i++) {
-            BufferedImage img = new BufferedImage(sizes[i][0], sizes[i][1], BufferedImage.TYPE_INT_RGB);
-            Graphics2D g = img.createGraphics();
-            g.setColor(Color.WHITE);
-            g.fillRect(0, 0, img.getWidth(), img.getHeight());
-            g.setColor(colours[i]);
-            g.fillOval(2, 2, img.getWidth() - 4, img.getHeight() - 4);
-            g.dispose();
-            Images.writePng(img, raw.resolve("img" + i + ".png"));
-            Files.writeString(raw.resolve("img" + i + ".txt"), "an oval, colour " + i);
-        }
+        Path raw = TrainerTest.ovals(Files.createDirectories(dir.resolve("raw")), sizes);
+        for (int i = 0; i < sizes.length; i++) Files.writeString(raw.resolve("img" + i + ".txt"), "an oval, colour " + i);
         return raw;
     }
 
@@ -179,6 +165,25 @@ class SdxlTrainingTest {
         ok(train(data, dir.resolve("plain"), "--lora", "4", "--epochs", "2"));
         ok(train(data, dir.resolve("cached"), "--lora", "4", "--epochs", "2", "--cache_text_encoder_outputs"));
         assertEquals(losses(dir.resolve("plain")), losses(dir.resolve("cached")));
+    }
+
+    @Test
+    void aLoconWithLongCaptionsTrainsWithKohyasConvNames() throws Exception {
+        Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
+        StringBuilder caption = new StringBuilder("1girl");
+        for (int i = 0; i < 40; i++) caption.append(", tag").append(i);
+        for (int i = 0; i < 2; i++) Files.writeString(data.resolve("img" + i + ".txt"), caption.toString());
+        Path out = dir.resolve("locon");
+        ok(train(data, out, "--lora", "4", "--conv_dim", "2", "--conv_alpha", "1", "--max_token_length", "150",
+                "--epochs", "2"));
+        losses(out).forEach(l -> assertTrue(Double.isFinite(l), "finite loss"));
+        try (SafeTensors st = SafeTensors.open(dir.resolve("locon.safetensors"))) {
+            // a ResNet 3x3 conv in kohya's original block naming, at the conv rank
+            String conv = "lora_unet_input_blocks_1_0_in_layers_2.lora_down.weight";
+            assertTrue(st.names().contains(conv), st.names().toString());
+            assertEquals(2, st.info(conv).shape()[0]);
+            assertEquals(4, st.info("lora_unet_middle_block_1_proj_in.lora_down.weight").shape()[0]);
+        }
     }
 
     @Test

@@ -79,20 +79,30 @@ class SdxlLoraKeysTest {
 
     @Test
     void realSdxlFileHasKohyasDefaultKeysAndShapes(@TempDir Path tmp) throws Exception {
+        assertKohyasKeys(tmp, false, 986);
+    }
+
+    /** With conv_dim (LoCon) also the ResNet blocks' and resamplers' layers, 3x3 convs at the conv rank. */
+    @Test
+    void realSdxlLoconFileHasKohyasConvDimKeysAndShapes(@TempDir Path tmp) throws Exception {
+        assertKohyasKeys(tmp, true, 1052);
+    }
+
+    private static void assertKohyasKeys(Path tmp, boolean locon, int modules) throws Exception {
         Real real = Real.build();
         Map<String, String> expected = new TreeMap<>();
         for (JsonNode m : real.modules()) {
-            if (!m.get("in_default").asBoolean()) continue;
+            if (!m.get(locon ? "in_conv" : "in_default").asBoolean()) continue;
             String name = m.get("name").asText();
             expected.put(name + ".lora_down.weight", shape(m.get("lora_down_shape")));
             expected.put(name + ".lora_up.weight", shape(m.get("lora_up_shape")));
             expected.put(name + ".alpha", "[]");
         }
-        assertEquals(986 * 3, expected.size());
+        assertEquals(modules * 3, expected.size());
         Path file = tmp.resolve("sdxl.safetensors");
         try (NDManager m = NDManager.newBaseManager()) {
-            LoraNetwork net = LoraNetwork.create(SdxlNetworks.trainingTargets(real.unet(), real.te1(), real.te2(), false),
-                    RANK, 1, m, 0);
+            LoraNetwork net = LoraNetwork.create(SdxlNetworks.trainingTargets(real.unet(), real.te1(), real.te2(), false, locon),
+                    RANK, 1, RANK, 1, m, 0);
             net.save(file, Map.of(), DType.F16);
         }
         Map<String, String> actual = new TreeMap<>();
@@ -143,7 +153,7 @@ class SdxlLoraKeysTest {
                     expected.add(mod.get("name").asText());
                 }
             }
-            LoraNetwork net = SdxlNetworks.createLora(sd, RANK, 1, false, true, m, 7);
+            LoraNetwork net = SdxlNetworks.createLora(sd, RANK, 1, 0, 0, false, true, m, 7);
             assertEquals(expected, new TreeSet<>(net.moduleNames()));
             assertEquals(expected.size(), net.moduleNames().size());
             // a trained-looking network: non-zero up weights, so the loaded file must change the output

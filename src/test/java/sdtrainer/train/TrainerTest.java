@@ -67,6 +67,22 @@ public class TrainerTest {
     }
 
     /** buckets "(32, 16)" x3 and "(16, 16)" x2 with random latents, captions and masks (VAE factor 2). */
+    /** One coloured oval on white per {width, height}, as {@code img<i>.png} in {@code raw}; returns {@code raw}. */
+    public static Path ovals(Path raw, int[][] sizes) throws IOException {
+        Color[] colours = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE, Color.CYAN, Color.MAGENTA};
+        for (int i = 0; i < sizes.length; i++) {
+            BufferedImage img = new BufferedImage(sizes[i][0], sizes[i][1], BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = img.createGraphics();
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, img.getWidth(), img.getHeight());
+            g.setColor(colours[i % colours.length]);
+            g.fillOval(2, 2, img.getWidth() - 4, img.getHeight() - 4);
+            g.dispose();
+            Images.writePng(img, raw.resolve("img" + i + ".png"));
+        }
+        return raw;
+    }
+
     public static Path bucketDataset(Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, List<String>> buckets = new LinkedHashMap<>();

@@ -88,16 +88,35 @@ public final class LongPromptEncoder {
 
     /** Text states [B, chunks*75 + 2, D] (77 rows for one chunk) owned by {@code m}, on its device. */
     public NDArray encode(List<String> texts, NDManager m) {
+        int b = texts.size(), chunks = chunks(), width = tokenizer.maxLength();
+        NDArray tokens = ids(texts, m);
+        ClipTextModel.Output out = textEncoder.forward(tokens);
+        NDArray states = clipSkip == 1 ? out.lastHiddenState()
+                : textEncoder.finalLayerNorm(out.hiddenStates().get(out.hiddenStates().size() - clipSkip));
+        return join(states, b, chunks, width);
+    }
+
+    /** Token ids of {@link #tokenize} as one [texts * chunks, model_max_length] tensor owned by {@code m}. */
+    public NDArray ids(List<String> texts, NDManager m) {
         long[][][] ids = tokenize(texts);
         int b = ids.length, chunks = ids[0].length, width = tokenizer.maxLength();
         long[] flat = new long[b * chunks * width];
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < chunks; j++) System.arraycopy(ids[i][j], 0, flat, (i * chunks + j) * width, width);
         }
-        NDArray tokens = m.create(flat, new Shape((long) b * chunks, width));
-        ClipTextModel.Output out = textEncoder.forward(tokens);
-        NDArray states = clipSkip == 1 ? out.lastHiddenState()
-                : textEncoder.finalLayerNorm(out.hiddenStates().get(out.hiddenStates().size() - clipSkip));
+        return m.create(flat, new Shape((long) b * chunks, width));
+    }
+
+    /** Chunks of 75 content tokens per prompt. */
+    public int chunks() {
+        return maxTokenLength / (tokenizer.maxLength() - 2);
+    }
+
+    /**
+     * kohya's join of per-chunk states [b * chunks, width, D]: the BOS state of chunk 0, the inner states of every
+     * chunk and the last state of the last chunk, [b, chunks * (width - 2) + 2, D]; one chunk stays as it is.
+     */
+    public static NDArray join(NDArray states, int b, int chunks, int width) {
         long d = states.getShape().get(2);
         states = states.reshape(b, (long) chunks * width, d);
         if (chunks == 1) return states;

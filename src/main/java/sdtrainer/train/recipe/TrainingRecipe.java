@@ -11,6 +11,7 @@ import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.LongPromptEncoder;
 import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -100,8 +101,9 @@ public final class TrainingRecipe {
     public NoiseSchedule applyTo(DiffusionModel model) {
         NoiseSchedule original = new NoiseSchedule(model.schedule().config());
         model.useSchedule(trainingSchedule(original));
-        // SDXL's two encoders take no --clip_skip / --max_token_length (refused before the model loads)
         if (model instanceof StableDiffusion sd) sd.usePromptEncoder(promptEncoder(sd.tokenizer(), sd.textEncoder()));
+        // SDXL takes no --clip_skip (refused before the model loads, as kohya's SDXL scripts do not support it)
+        if (model instanceof StableDiffusionXL xl) xl.useMaxTokenLength(cfg.maxTokenLength().orElse(0));
         return original;
     }
 

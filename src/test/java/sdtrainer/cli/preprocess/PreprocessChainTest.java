@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.train.TrainerTest;
 import sdtrainer.data.AspectDataset;
-import sdtrainer.data.Images;
 import sdtrainer.io.Npy;
 import sdtrainer.io.Npz;
 import sdtrainer.pipeline.StableDiffusion;
@@ -43,21 +39,9 @@ class PreprocessChainTest {
 
     /** Coloured shapes of several aspect ratios. */
     private Path rawImages() throws Exception {
-        Path raw = Files.createDirectories(dir.resolve("raw"));
-        int[][] sizes = {{60, 20}, {40, 40}, {20, 70}, {90, 24}, {36, 36}, {22, 66}};
-        Color[] colours = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE, Color.CYAN, Color.MAGENTA};
-        for (int i = 0; i < sizes.length; i++) {
-            BufferedImage img = new BufferedImage(sizes[i][0], sizes[i][1], BufferedImage.TYPE_INT_RGB);
-            Graphics2D g = img.createGraphics();
-            g.setColor(Color.WHITE);
-            g.fillRect(0, 0, img.getWidth(), img.getHeight());
-            g.setColor(colours[i]);
-            g.fillOval(2, 2, img.getWidth() - 4, img.getHeight() - 4);
-            g.dispose();
-            Images.writePng(img, raw.resolve("img" + i + ".png"));
-        }
-        return raw;
+        return sdtrainer.train.TrainerTest.ovals(Files.createDirectories(dir.resolve("raw")), new int[][] {{60, 20}, {40, 40}, {20, 70}, {90, 24}, {36, 36}, {22, 66}});
     }
+
 
     @Test
     void theProducedFolderTrainsWithBucketsAndMasks() throws Exception {
