@@ -7,7 +7,9 @@ import sdtrainer.config.SaveFormat;
 import sdtrainer.config.SavePrecision;
 import sdtrainer.io.DType;
 import sdtrainer.pipeline.ModelSource;
+import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.pipeline.StableDiffusion;
+import sdtrainer.pipeline.StableDiffusionXL;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -47,7 +49,8 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         DType dtype = precision.dtype();
         EngineInfo engine = EngineSetup.start(Optional.of("cpu"), 0);
-        try (StableDiffusion sd = StableDiffusion.load(source, engine.device())) {
+        try (DiffusionModel sd = source.isSdxl() ? StableDiffusionXL.load(source, engine.device())
+                : StableDiffusion.load(source, engine.device())) {
             if (to == SaveFormat.SINGLE_FILE) sd.saveSingleFile(output, dtype);
             else sd.save(output, dtype);
         } catch (IOException | IllegalArgumentException e) {

@@ -35,9 +35,9 @@ final class ModelInputs {
 
     /** As {@link #load}, for any family training knows: an SDXL diffusers folder loads as SDXL. */
     static DiffusionModel loadAnyFamily(ModelSource source, Device device) throws InputException {
-        if (source.singleFile() || !ModelDirectory.isSdxl(source.model())) return load(source, device);
         try {
-            return finite(StableDiffusionXL.load(source.model(), device));
+            if (!source.isSdxl()) return load(source, device);
+            return finite(StableDiffusionXL.load(source, device));
         } catch (IOException | RuntimeException e) {
             throw new InputException("--model " + e.getMessage(), e);
         }

@@ -124,10 +124,9 @@ final class RunInputs {
     private static void sdxlOptions(TrainConfig cfg, Path model) throws InputException {
         String refused = cfg.network() == NetworkType.EH ? "--network eh"
                 : cfg.clipSkip().isPresent() ? "--clip_skip"
-                : cfg.lora() == 0 && cfg.saveFormat() == SaveFormat.SINGLE_FILE ? "--save_format single_file"
                 : null;
         if (refused != null) {
-            throw new InputException("--model " + model + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
+            throw new InputException("--model " + cfg.model().orElseThrow() + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
         }
         if (cfg.cacheTextEncoderOutputs() && cfg.trainEncoder()) {
             throw new InputException("--cache_text_encoder_outputs needs frozen text encoders: drop --train_encoder");

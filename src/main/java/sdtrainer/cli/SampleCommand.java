@@ -93,7 +93,7 @@ public final class SampleCommand implements Callable<Integer> {
         ModelSource source = model.source();
         EngineInfo engine = device.start(0);
         Files.createDirectories(output);
-        if (ModelDirectory.isSdxl(model.model)) {
+        if (source.isSdxl()) {
             if (prompts != null) return usage("--prompts is not supported for SDXL models yet; give --prompt");
             return sdxl(engine);
         }
@@ -127,7 +127,7 @@ public final class SampleCommand implements Callable<Integer> {
     /** SDXL: both encoders, size conditioning for an uncropped image of the requested size, Euler. */
     private int sdxl(EngineInfo engine) throws Exception {
         try (NDManager m = NDManager.newBaseManager(engine.device());
-             StableDiffusionXL sd = StableDiffusionXL.load(model.model, engine.device())) {
+             StableDiffusionXL sd = StableDiffusionXL.load(model.source(), engine.device())) {
             if (lora != null) SdxlNetworks.load(lora, sd, loraScale, sd.manager()).attach();
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             SdxlTextToImage.Request r = new SdxlTextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,

@@ -45,12 +45,19 @@ public record ModelInfo(Path dir, String family, String predictionType, int vaeF
             ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER)));
             UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(configDir, ModelDirectory.UNET)));
             VaeConfig vaeConfig = VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE));
-            SingleFileLayout layout = SingleFileLayout.of(family, unet, new AutoencoderKL(vaeConfig), te,
-                    SingleFileLayout.hasTextModelLevel(file.names()));
+            boolean sdxl = family == ModelFamily.SDXL;
+            SingleFileLayout layout = sdxl
+                    ? SingleFileLayout.ofSdxl(unet, new AutoencoderKL(vaeConfig), te, new ClipTextModelWithProjection(
+                            ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER_2))))
+                    : SingleFileLayout.of(family, unet, new AutoencoderKL(vaeConfig), te, SingleFileLayout.hasTextModelLevel(file.names()));
             SingleFile.check(file, layout);
             List<Component> comps = new ArrayList<>();
-            for (String[] part : new String[][] {{ModelDirectory.TEXT_ENCODER, SingleFileLayout.TEXT_ENCODER},
-                    {ModelDirectory.UNET, SingleFileLayout.UNET}, {ModelDirectory.VAE, SingleFileLayout.VAE}}) {
+            List<String[]> parts = new ArrayList<>();
+            parts.add(new String[] {ModelDirectory.TEXT_ENCODER, SingleFileLayout.TEXT_ENCODER});
+            if (sdxl) parts.add(new String[] {ModelDirectory.TEXT_ENCODER_2, SingleFileLayout.TEXT_ENCODER_2});
+            parts.add(new String[] {ModelDirectory.UNET, SingleFileLayout.UNET});
+            parts.add(new String[] {ModelDirectory.VAE, SingleFileLayout.VAE});
+            for (String[] part : parts) {
                 long params = 0, bytes = 0;
                 Map<String, Integer> dtypes = new TreeMap<>();
                 for (SingleFileLayout.Entry e : layout.entries()) {

@@ -84,6 +84,11 @@ public record ModelSource(Path model, Optional<Path> modelConfig, Optional<Boole
         if (p.isPresent()) throw new IOException(p.get());
     }
 
+    /** Whether this is an SDXL model: a folder with a second text encoder, or a single file of SDXL's layout. */
+    public boolean isSdxl() throws IOException {
+        return singleFile() ? family() == ModelFamily.SDXL : ModelDirectory.isSdxl(model);
+    }
+
     /** The family of the single file, from its tensor names. */
     public ModelFamily family() throws IOException {
         try (SafeTensors st = SafeTensors.open(model)) {

@@ -18,9 +18,9 @@ import java.util.Map;
  */
 public final class ShippedConfigs {
 
-    /** One architecture: SD 1.x, SD 2.x 512 base (epsilon) or SD 2.x 768 (v-prediction). */
+    /** One architecture: SD 1.x, SD 2.x 512 base (epsilon), SD 2.x 768 (v-prediction) or SDXL base. */
     public enum Variant {
-        SD1("sd1"), SD2_512("sd2-512"), SD2_768_V("sd2-768-v");
+        SD1("sd1"), SD2_512("sd2-512"), SD2_768_V("sd2-768-v"), SDXL("sdxl");
 
         final String resource;
 
@@ -30,7 +30,11 @@ public final class ShippedConfigs {
 
         /** The variant of a family; SD 2.x needs the prediction type, which its files do not record. */
         public static Variant of(ModelFamily family, boolean vPrediction) {
-            return family == ModelFamily.SD2 ? (vPrediction ? SD2_768_V : SD2_512) : SD1;
+            return switch (family) {
+                case SD2 -> vPrediction ? SD2_768_V : SD2_512;
+                case SDXL -> SDXL;
+                case SD1 -> SD1;
+            };
         }
     }
 
@@ -38,6 +42,8 @@ public final class ShippedConfigs {
     private static final List<String> FILES = List.of("model_index.json", "unet/config.json", "vae/config.json",
             "text_encoder/config.json", "scheduler/scheduler_config.json", "tokenizer/special_tokens_map.json",
             "tokenizer/tokenizer_config.json");
+    private static final List<String> SDXL_FILES = List.of("text_encoder_2/config.json",
+            "tokenizer_2/special_tokens_map.json", "tokenizer_2/tokenizer_config.json");
     /** OpenAI's CLIP BPE vocabulary (MIT, licence beside it), the same for every variant. */
     private static final List<String> TOKENIZER = List.of("vocab.json", "merges.txt", "LICENSE-openai-CLIP.txt");
     private static final Map<Variant, Path> WRITTEN = new EnumMap<>(Variant.class);
@@ -51,6 +57,11 @@ public final class ShippedConfigs {
         dir = Files.createTempDirectory("sd-trainer-" + v.resource + "-");
         for (String f : FILES) copy(ROOT + v.resource + "/" + f, dir.resolve(f));
         for (String f : TOKENIZER) copy(ROOT + "clip-tokenizer/" + f, dir.resolve(ModelDirectory.TOKENIZER).resolve(f));
+        if (v == Variant.SDXL) {
+            // the second encoder and its tokenizer (the same BPE vocabulary, padded with "!")
+            for (String f : SDXL_FILES) copy(ROOT + v.resource + "/" + f, dir.resolve(f));
+            for (String f : TOKENIZER) copy(ROOT + "clip-tokenizer/" + f, dir.resolve(ModelDirectory.TOKENIZER_2).resolve(f));
+        }
         Path written = dir;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import sdtrainer.model.clip.ClipTextConfig;
 import sdtrainer.model.clip.ClipTokenizer;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTextModelWithProjection;
 import sdtrainer.model.clip.LongPromptEncoder;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
@@ -72,6 +73,7 @@ public final class StableDiffusion implements DiffusionModel {
         NDManager manager = NDManager.newBaseManager(device);
         try (SafeTensorsSet file = source.singleFile() ? SafeTensorsSet.open(dir) : null) {
             ModelFamily family = file == null ? null : ModelFamily.detect(dir, file.names());
+            if (family == ModelFamily.SDXL) throw new IOException(dir + ": an SDXL single file; it loads as StableDiffusionXL");
             Path configDir = source.configDir(family);
             NoiseSchedule schedule = new NoiseSchedule(SchedulerConfig.read(
                     configDir.resolve(ModelDirectory.SCHEDULER).resolve("scheduler_config.json")));
@@ -110,8 +112,15 @@ public final class StableDiffusion implements DiffusionModel {
             ClipTextModel te = new ClipTextModel(ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER)));
             UNet2DConditionModel unet = new UNet2DConditionModel(UNetConfig.from(ModelDirectory.config(configDir, ModelDirectory.UNET)));
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(ModelDirectory.config(configDir, ModelDirectory.VAE)));
-            SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
-                    SingleFile.parameters(unet, vae, te), manager, SingleFileLayout.VAE);
+            if (family == ModelFamily.SDXL) {
+                ClipTextModelWithProjection te2 = new ClipTextModelWithProjection(
+                        ClipTextConfig.from(ModelDirectory.config(configDir, ModelDirectory.TEXT_ENCODER_2)));
+                SingleFile.load(file, SingleFileLayout.ofSdxl(unet, vae, te, te2), SingleFile.parameters(unet, vae, te, te2),
+                        manager, SingleFileLayout.VAE);
+            } else {
+                SingleFile.load(file, SingleFileLayout.of(family, unet, vae, te, SingleFileLayout.hasTextModelLevel(file.names())),
+                        SingleFile.parameters(unet, vae, te), manager, SingleFileLayout.VAE);
+            }
             return vae;
         }
     }

@@ -10,6 +10,10 @@ import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.diffusion.SchedulerConfig;
 import sdtrainer.io.DType;
 import sdtrainer.model.clip.ClipTextConfig;
+import sdtrainer.pipeline.format.SingleFile;
+import sdtrainer.pipeline.format.SingleFileLayout;
+import sdtrainer.pipeline.format.ModelFamily;
+import sdtrainer.io.SafeTensorsSet;
 import sdtrainer.model.clip.ClipTextModel;
 import sdtrainer.model.clip.LongPromptEncoder;
 import sdtrainer.model.clip.ClipTextModelWithProjection;
@@ -73,7 +77,7 @@ public final class StableDiffusionXL implements DiffusionModel {
         }
     }
 
-    private final Path dir;
+    private final Path dir, configDir;
     private final NDManager manager;
     private final ClipTokenizer tokenizer, tokenizer2;
     private final ClipTextModel textEncoder;
@@ -84,11 +88,12 @@ public final class StableDiffusionXL implements DiffusionModel {
     private final boolean forceZerosForEmptyPrompt;
     private final boolean vaeForceUpcast;
 
-    private StableDiffusionXL(Path dir, NDManager manager, ClipTokenizer tokenizer, ClipTokenizer tokenizer2,
+    private StableDiffusionXL(Path dir, Path configDir, NDManager manager, ClipTokenizer tokenizer, ClipTokenizer tokenizer2,
                               ClipTextModel textEncoder, ClipTextModelWithProjection textEncoder2,
                               UNet2DConditionModel unet, AutoencoderKL vae, NoiseSchedule schedule,
                               boolean forceZerosForEmptyPrompt, boolean vaeForceUpcast) {
         this.dir = dir;
+        this.configDir = configDir;
         this.manager = manager;
         this.tokenizer = tokenizer;
         this.tokenizer2 = tokenizer2;
@@ -102,6 +107,27 @@ public final class StableDiffusionXL implements DiffusionModel {
     }
 
     public static StableDiffusionXL load(Path dir, Device device) throws IOException {
+        return load(ModelSource.of(dir), device);
+    }
+
+    /**
+     * Loads an SDXL diffusers folder, or an SGM-layout single file with the configs of {@code --model_config} or
+     * the shipped SDXL base ones; a single file's tensors are all checked against the configs before any is read.
+     */
+    public static StableDiffusionXL load(ModelSource source, Device device) throws IOException {
+        if (!source.singleFile()) return load(source.model(), source.model(), null, device);
+        source.requireUsable(true);
+        try (SafeTensorsSet file = SafeTensorsSet.open(source.model())) {
+            ModelFamily family = ModelFamily.detect(source.model(), file.names());
+            if (family != ModelFamily.SDXL) throw new IOException(source.model() + ": a " + family + " single file, not SDXL");
+            return load(source.model(), source.configDir(family), file, device);
+        }
+    }
+
+    /** The model of {@code dir} (a folder, or the single {@code file} whose configs are in {@code configDir}). */
+    private static StableDiffusionXL load(Path dir, Path configDir, SafeTensorsSet file, Device device) throws IOException {
+        Path modelDir = dir;
+        dir = configDir;
         ModelDirectory.check(dir);
         for (String c : new String[] {ModelDirectory.TEXT_ENCODER_2, ModelDirectory.TOKENIZER_2}) {
             if (!Files.isDirectory(dir.resolve(c))) throw new IOException(dir + ": not an SDXL diffusers directory, missing " + c + "/");
@@ -131,12 +157,17 @@ public final class StableDiffusionXL implements DiffusionModel {
             UNet2DConditionModel unet = new UNet2DConditionModel(unetConfig);
             JsonNode vaeJson = ModelDirectory.config(dir, ModelDirectory.VAE);
             AutoencoderKL vae = new AutoencoderKL(VaeConfig.from(vaeJson));
-            StableDiffusion.loadWeights(te1, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
-            StableDiffusion.loadWeights(te2, dir, ModelDirectory.TEXT_ENCODER_2, manager, k -> k.endsWith("embeddings.position_ids"));
-            StableDiffusion.loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
-            StableDiffusion.loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
+            if (file != null) {
+                SingleFile.load(file, SingleFileLayout.ofSdxl(unet, vae, te1, te2), SingleFile.parameters(unet, vae, te1, te2),
+                        manager, "");
+            } else {
+                StableDiffusion.loadWeights(te1, dir, ModelDirectory.TEXT_ENCODER, manager, k -> k.endsWith("embeddings.position_ids"));
+                StableDiffusion.loadWeights(te2, dir, ModelDirectory.TEXT_ENCODER_2, manager, k -> k.endsWith("embeddings.position_ids"));
+                StableDiffusion.loadWeights(unet, dir, ModelDirectory.UNET, manager, k -> false);
+                StableDiffusion.loadWeights(vae, dir, ModelDirectory.VAE, manager, k -> false);
+            }
             // diffusers' AutoencoderKL defaults force_upcast to true; the SDXL pipeline decodes in float32 then
-            return new StableDiffusionXL(dir, manager, tok1, tok2, te1, te2, unet, vae, schedule, forceZeros,
+            return new StableDiffusionXL(modelDir, dir, manager, tok1, tok2, te1, te2, unet, vae, schedule, forceZeros,
                     vaeJson.path("force_upcast").asBoolean(true));
         } catch (IOException | RuntimeException e) {
             manager.close();
@@ -181,13 +212,14 @@ public final class StableDiffusionXL implements DiffusionModel {
         Map<String, Module> parts = new LinkedHashMap<>(textEncoders());
         parts.put(ModelDirectory.UNET, unet);
         parts.put(ModelDirectory.VAE, vae);
-        DiffusersFolder.save(out, dir, parts, List.of(ModelDirectory.TOKENIZER, ModelDirectory.TOKENIZER_2,
+        DiffusersFolder.save(out, configDir, parts, List.of(ModelDirectory.TOKENIZER, ModelDirectory.TOKENIZER_2,
                 ModelDirectory.SCHEDULER), precision);
     }
 
     @Override
     public void saveSingleFile(Path file, DType precision) throws IOException {
-        throw new IOException("SDXL models are saved as diffusers folders only (no single-file layout yet)");
+        SingleFile.save(file, SingleFileLayout.ofSdxl(unet, vae, textEncoder, textEncoder2),
+                SingleFile.parameters(unet, vae, textEncoder, textEncoder2), precision);
     }
     private int maxTokenLength;
 

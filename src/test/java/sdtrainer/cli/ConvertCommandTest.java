@@ -193,7 +193,8 @@ class ConvertCommandTest {
                 "conditioner.embedders.0.transformer.text_model.final_layer_norm.weight", one), Map.of());
         run = CommandRun.of("sample", "--model", sdxl.toString(), "--prompt", "x", "--output", dir.resolve("s").toString());
         assertEquals(2, run.exitCode());
-        assertTrue(run.err().contains(sdxl + ": is an SDXL single file (conditioner.embedders.* keys); SDXL models are not supported yet"), run.err());
+        assertTrue(run.err().contains(sdxl + ": has conditioner.embedders.* keys but not SDXL base's UNet and two text encoders"),
+                run.err());
     }
 
     @Test

@@ -192,7 +192,6 @@ class SdxlTrainingTest {
         Map<String, List<String>> refused = Map.of(
                 "--network eh is not supported for SDXL training yet", List.of("--network", "eh"),
                 "--clip_skip is not supported for SDXL training yet", List.of("--lora", "4", "--clip_skip", "2"),
-                "--save_format single_file is not supported", List.of("--save_format", "single_file"),
                 "--cache_text_encoder_outputs needs frozen text encoders", List.of("--lora", "4", "--train_encoder",
                         "--cache_text_encoder_outputs"));
         for (var e : refused.entrySet()) {

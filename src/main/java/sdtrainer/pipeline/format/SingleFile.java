@@ -39,6 +39,13 @@ public final class SingleFile {
         return all;
     }
 
+    /** As above, with SDXL's second text encoder ({@code text_encoder_2.} + key). */
+    public static Map<String, Parameter> parameters(Module unet, Module vae, Module textEncoder, Module textEncoder2) {
+        Map<String, Parameter> all = parameters(unet, vae, textEncoder);
+        textEncoder2.namedParameters().forEach((k, p) -> all.put(SingleFileLayout.TEXT_ENCODER_2 + k, p));
+        return all;
+    }
+
     /**
      * Verifies from the header alone that the file holds every tensor of the layout with its shape, naming the
      * first that is missing or mis-shaped; the tensors that are neither in the layout nor known extras are listed
@@ -83,6 +90,10 @@ public final class SingleFile {
         for (SingleFileLayout.Entry e : layout.entries()) {
             if (e.saveOnly() || !e.modelKeys().get(0).startsWith(part)) continue;
             TensorData t = file.read(e.fileKey());
+            if (e.kind() == SingleFileLayout.Kind.TRANSPOSE) {
+                params.get(e.modelKeys().get(0)).set(transposed(t).toNDArray(manager));
+                continue;
+            }
             List<TensorData> parts = split(t, e, params);
             for (int i = 0; i < parts.size(); i++) params.get(e.modelKeys().get(i)).set(parts.get(i).toNDArray(manager));
         }
@@ -118,8 +129,25 @@ public final class SingleFile {
         return out;
     }
 
+    /** A 2-D tensor transposed, element by element in its own dtype (no rounding). */
+    static TensorData transposed(TensorData t) {
+        long[] s = t.shape();
+        if (s.length != 2) throw new IllegalArgumentException("transpose of a " + s.length + "-D tensor");
+        int rows = Math.toIntExact(s[0]), cols = Math.toIntExact(s[1]), size = t.dtype().size();
+        ByteBuffer in = t.data().duplicate();
+        int base = in.position();
+        byte[] out = new byte[rows * cols * size];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                for (int b = 0; b < size; b++) out[(j * rows + i) * size + b] = in.get(base + (i * cols + j) * size + b);
+            }
+        }
+        return new TensorData(t.dtype(), new long[] {cols, rows}, ByteBuffer.wrap(out));
+    }
+
     private static TensorData join(SingleFileLayout.Entry e, Map<String, Parameter> params) {
         List<TensorData> parts = new ArrayList<>();
+        if (e.kind() == SingleFileLayout.Kind.TRANSPOSE) return transposed(TensorData.fromNDArray(params.get(e.modelKeys().get(0)).get()));
         for (String key : e.modelKeys()) parts.add(TensorData.fromNDArray(params.get(key).get()));
         if (parts.size() == 1) return new TensorData(parts.get(0).dtype(), e.fileShape().getShape(), parts.get(0).data());
         int bytes = 0;

@@ -2,6 +2,7 @@ package sdtrainer.pipeline.format;
 
 import ai.djl.ndarray.types.Shape;
 import sdtrainer.model.clip.ClipTextModel;
+import sdtrainer.model.clip.ClipTextModelWithProjection;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.unet.UNetConfig;
 import sdtrainer.model.vae.AutoencoderKL;
@@ -29,7 +30,9 @@ public final class SingleFileLayout {
         /** a Linear weight stored as a 1x1 conv weight [O, I, 1, 1] (the VAE's mid-block attention) */
         CONV_1X1,
         /** several parameters concatenated along dim 0 (OpenCLIP's in_proj = q, k, v) */
-        CONCAT
+        CONCAT,
+        /** a Linear weight stored transposed (OpenCLIP's text_projection, applied as x @ P) */
+        TRANSPOSE
     }
 
     /**
@@ -39,7 +42,7 @@ public final class SingleFileLayout {
      */
     public record Entry(String fileKey, List<String> modelKeys, Kind kind, Shape fileShape, boolean saveOnly) {}
 
-    public static final String UNET = "unet.", VAE = "vae.", TEXT_ENCODER = "text_encoder.";
+    public static final String UNET = "unet.", VAE = "vae.", TEXT_ENCODER = "text_encoder.", TEXT_ENCODER_2 = "text_encoder_2.";
 
     /** What real files carry besides the weights: the ldm noise-schedule buffers and the EMA counters. */
     private static final Set<String> SCHEDULE_BUFFERS = Set.of("betas", "alphas_cumprod", "alphas_cumprod_prev",
@@ -90,6 +93,26 @@ public final class SingleFileLayout {
         return new SingleFileLayout(family, entries, textPrefix, layers);
     }
 
+    /**
+     * SDXL base's SGM layout: the UNet as SD's (plus {@code label_emb} for the added conditioning), the VAE as SD's,
+     * text encoder 1 with transformers' names under {@code conditioner.embedders.0.transformer.}, text encoder 2 in
+     * OpenCLIP's names under {@code conditioner.embedders.1.model.} with its projection stored transposed.
+     */
+    public static SingleFileLayout ofSdxl(UNet2DConditionModel unet, AutoencoderKL vae, ClipTextModel te1,
+                                          ClipTextModelWithProjection te2) {
+        List<Entry> entries = new ArrayList<>();
+        List<Rename> unetTable = unetTable(unet.config);
+        unetTable.add(new Rename("add_embedding.linear_1.", "label_emb.0.0."));
+        unetTable.add(new Rename("add_embedding.linear_2.", "label_emb.0.2."));
+        add(entries, UNET, unet, ModelFamily.UNET_PREFIX, unetTable);
+        add(entries, VAE, vae, ModelFamily.VAE_PREFIX, vaeTable(vae.config.blockOutChannels().size(), vae.config.layersPerBlock()));
+        add(entries, TEXT_ENCODER, te1, ModelFamily.SDXL_TEXT1_PREFIX, List.of());
+        List<Rename> openClip = openClipTable(te2.config.numHiddenLayers());
+        openClip.add(new Rename("text_projection.weight", "text_projection"));
+        add(entries, TEXT_ENCODER_2, te2, ModelFamily.SDXL_TEXT2_PREFIX, openClip);
+        return new SingleFileLayout(ModelFamily.SDXL, entries, ModelFamily.SDXL_TEXT2_PREFIX, te2.config.numHiddenLayers());
+    }
+
     /** Whether SD 1.x text-encoder keys of this file keep transformers' {@code text_model.} level. */
     public static boolean hasTextModelLevel(Set<String> fileKeys) {
         for (String k : fileKeys) {
@@ -109,9 +132,14 @@ public final class SingleFileLayout {
      */
     public boolean isKnownExtra(String key) {
         if (SCHEDULE_BUFFERS.contains(key) || key.startsWith("model_ema.")) return true;
+        if (family == ModelFamily.SDXL && key.startsWith(ModelFamily.SDXL_TEXT1_PREFIX)) {
+            return key.endsWith("embeddings.position_ids");
+        }
         if (!key.startsWith(textPrefix)) return false;
         String rest = key.substring(textPrefix.length());
-        return rest.endsWith("embeddings.position_ids") || rest.equals("text_projection") || rest.equals("logit_scale")
+        // SDXL's second encoder uses its projection (text_embeds); SD 2.x's is unused
+        boolean projectionUsed = family == ModelFamily.SDXL;
+        return rest.endsWith("embeddings.position_ids") || (!projectionUsed && rest.equals("text_projection")) || rest.equals("logit_scale")
                 || (family == ModelFamily.SD2 && rest.startsWith("transformer.resblocks." + textLayers + "."));
     }
 
@@ -135,12 +163,15 @@ public final class SingleFileLayout {
         for (Map.Entry<String, Parameter> p : params.entrySet()) {
             String key = p.getKey();
             Shape shape = p.getValue().shape();
-            if (key.contains(".self_attn.k_proj.") || key.contains(".self_attn.v_proj.")) {
-                if (filePrefix.equals(ModelFamily.SD2_TEXT_PREFIX)) continue; // written with q_proj as in_proj
+            boolean openClip = filePrefix.equals(ModelFamily.SD2_TEXT_PREFIX) || filePrefix.equals(ModelFamily.SDXL_TEXT2_PREFIX);
+            if (openClip && (key.contains(".self_attn.k_proj.") || key.contains(".self_attn.v_proj."))) {
+                continue; // written with q_proj as in_proj
             }
             Rename r = find(table, key);
             String fileKey = filePrefix + (r == null ? key : r.apply(key));
-            if (filePrefix.equals(ModelFamily.SD2_TEXT_PREFIX) && key.contains(".self_attn.q_proj.")) {
+            if (openClip && key.equals("text_projection.weight")) {
+                entries.add(new Entry(fileKey, List.of(part + key), Kind.TRANSPOSE, new Shape(shape.get(1), shape.get(0)), false));
+            } else if (openClip && key.contains(".self_attn.q_proj.")) {
                 List<String> qkv = new ArrayList<>();
                 long rows = 0;
                 for (String x : new String[] {"q_proj", "k_proj", "v_proj"}) {

@@ -135,6 +135,8 @@ class SingleFileLayoutTest {
         Path f = Path.of("m.safetensors");
         assertEquals(ModelFamily.SD1, assertDoesNotThrow(f, Set.of("model.diffusion_model.x", "cond_stage_model.transformer.text_model.y")));
         assertEquals(ModelFamily.SD2, assertDoesNotThrow(f, Set.of("model.diffusion_model.x", "cond_stage_model.model.transformer.resblocks.0.ln_1.weight")));
+        assertEquals(ModelFamily.SDXL, assertDoesNotThrow(f, Set.of("model.diffusion_model.x",
+                "conditioner.embedders.0.transformer.text_model.y", "conditioner.embedders.1.model.transformer.resblocks.0.ln_1.weight")));
         assertRefused(f, Set.of("model.diffusion_model.x", "conditioner.embedders.0.transformer.text_model.y"), "SDXL");
         assertRefused(f, Set.of("model.diffusion_model.joint_blocks.0.x"), "Stable Diffusion 3");
         assertRefused(f, Set.of("double_blocks.0.img_attn.qkv.weight"), "Flux");
