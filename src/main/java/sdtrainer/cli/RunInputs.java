@@ -120,13 +120,15 @@ final class RunInputs {
         return new RunInputs(data, heldOut, warnings);
     }
 
-    /** The options SDXL training does not have (yet), each refused with the option's name. */
+    /** The options SDXL training does not have, each refused with the option's name. */
     private static void sdxlOptions(TrainConfig cfg, Path model) throws InputException {
-        String refused = cfg.network() == NetworkType.EH ? "--network eh"
-                : cfg.clipSkip().isPresent() ? "--clip_skip"
-                : null;
-        if (refused != null) {
-            throw new InputException("--model " + cfg.model().orElseThrow() + " is an SDXL model: " + refused + " is not supported for SDXL training yet");
+        if (cfg.network() == NetworkType.EH && cfg.trainEncoder()) {
+            throw new InputException("--network eh adapts only the UNet of an SDXL model (" + cfg.model().orElseThrow()
+                    + "); drop --train_encoder or use --lora");
+        }
+        if (cfg.clipSkip().isPresent()) {
+            throw new InputException("--model " + cfg.model().orElseThrow() + " is an SDXL model: --clip_skip is not supported"
+                    + " for SDXL (it conditions on the penultimate layer of both encoders, as kohya's SDXL scripts do)");
         }
         if (cfg.cacheTextEncoderOutputs() && cfg.trainEncoder()) {
             throw new InputException("--cache_text_encoder_outputs needs frozen text encoders: drop --train_encoder");

@@ -128,7 +128,7 @@ public final class SampleCommand implements Callable<Integer> {
     private int sdxl(EngineInfo engine) throws Exception {
         try (NDManager m = NDManager.newBaseManager(engine.device());
              StableDiffusionXL sd = StableDiffusionXL.load(model.source(), engine.device())) {
-            if (lora != null) SdxlNetworks.load(lora, sd, loraScale, sd.manager()).attach();
+            if (lora != null) SdxlNetworks.loadAdapter(lora, sd, loraScale, sd.manager()).attach();
             int side = sd.unet().config.sampleSize() * sd.vae().config.downsamplingFactor();
             SdxlTextToImage.Request r = new SdxlTextToImage.Request(Collections.nCopies(count, prompt), negativePrompt,
                     width == null ? side : width, height == null ? side : height, steps, guidance, seed,

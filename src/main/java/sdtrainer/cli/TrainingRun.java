@@ -79,10 +79,11 @@ final class TrainingRun {
         if (!eh && cfg.lora() == 0) return null;
         long seed = cfg.seed().orElseThrow();
         try {
-            // SDXL: LoRA / LoCon with kohya's SDXL names (RunInputs refuses EH for it)
+            // SDXL: LoRA / LoCon with kohya's SDXL names, or EH over the UNet (RunInputs refuses EH of its encoders)
             Network n = model instanceof StableDiffusionXL xl
-                    ? SdxlNetworks.createLora(xl, cfg.lora(), cfg.loraAlpha(), cfg.convDim(), cfg.convAlpha(), cfg.upOnly(),
-                    cfg.trainEncoder(), xl.manager(), seed)
+                    ? (eh ? SdxlNetworks.createEh(xl, cfg.ehGroups(), cfg.upOnly(), xl.manager())
+                    : SdxlNetworks.createLora(xl, cfg.lora(), cfg.loraAlpha(), cfg.convDim(), cfg.convAlpha(), cfg.upOnly(),
+                    cfg.trainEncoder(), xl.manager(), seed))
                     : NetworkFactory.create((StableDiffusion) model, eh ? "eh" : "lora", cfg.lora(), cfg.loraAlpha(),
                     cfg.convDim(), cfg.convAlpha(), cfg.ehGroups(), cfg.upOnly(), cfg.trainEncoder(), model.manager(), seed);
             if (cfg.resumeLora().isPresent()) n.loadWeights(cfg.resumeLora().get());

@@ -29,6 +29,24 @@ public final class SdxlNetworks {
                 trainEncoder ? sd.textEncoder2() : null, upOnly, convRank > 0), rank, alpha, convRank, convAlpha, manager, seed);
     }
 
+    /** A fresh EH network (the original tool's adapter, see {@link EhNetwork#create}) over the SDXL UNet only. */
+    public static EhNetwork createEh(StableDiffusionXL sd, int groups, boolean upOnly, NDManager manager) {
+        return EhNetwork.create(sd.unet(), null, groups, upOnly, manager);
+    }
+
+    /** An adapter file for SDXL: an EH file of the UNet, or a kohya-format LoRA ({@link #load}); not attached yet. */
+    public static Network loadAdapter(Path file, StableDiffusionXL sd, double multiplier, NDManager manager) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            if (st.names().stream().anyMatch(k -> k.startsWith(EhNetwork.TE_PREFIX + "_"))) {
+                throw new TensorFileException(file, "is an EH file with text-encoder modules; EH adapts only the UNet of an SDXL model");
+            }
+            if (st.names().stream().anyMatch(k -> k.startsWith(EhNetwork.UNET_PREFIX + "_"))) {
+                return EhNetwork.fromFile(st, sd.unet(), null, multiplier, manager);
+            }
+        }
+        return load(file, sd, multiplier, manager);
+    }
+
     /** Reads a kohya-format SDXL LoRA file (any Linear or Conv2d of the three models), not attached yet. */
     public static LoraNetwork load(Path file, StableDiffusionXL sd, double multiplier, NDManager manager) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {

@@ -73,11 +73,11 @@ final class Targets {
 
     /**
      * Every Linear and Conv2d of both models by kohya-style name: what a LoRA file from elsewhere may name
-     * (LoCon files also wrap ResNet convolutions and time-embedding projections).
+     * (LoCon files also wrap ResNet convolutions and time-embedding projections); {@code te} null: the UNet only.
      */
     static Map<String, Target> all(UNet2DConditionModel unet, ClipTextModel te, String unetPrefix, String tePrefix) {
         Map<String, Target> out = new LinkedHashMap<>();
-        collect(out, te, tePrefix, true);
+        if (te != null) collect(out, te, tePrefix, true);
         collect(out, unet, unetPrefix, false);
         return out;
     }

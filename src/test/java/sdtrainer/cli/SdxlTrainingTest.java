@@ -168,6 +168,22 @@ class SdxlTrainingTest {
     }
 
     @Test
+    void anEhNetworkTrainsOnTheUnetAndSamplesBack() throws Exception {
+        Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
+        ok(train(data, dir.resolve("eh"), "--network", "eh", "--eh_groups", "2", "--epochs", "2"));
+        losses(dir.resolve("eh")).forEach(l -> assertTrue(Double.isFinite(l), "finite loss"));
+        Path file = dir.resolve("eh.safetensors");
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertTrue(st.names().stream().allMatch(k -> k.startsWith("EH_unet_")), st.names().toString());
+            assertFalse(st.names().isEmpty());
+        }
+        ok("sample", "--model", Fixtures.require("tiny-sdxl").toString(), "--lora", file.toString(), "--prompt", "x",
+                "--steps", "2", "--width", "32", "--height", "32", "--output", dir.resolve("eh-samples").toString(),
+                "--device", "cpu");
+        assertTrue(Files.list(dir.resolve("eh-samples")).findAny().isPresent(), "a sample with the EH file");
+    }
+
+    @Test
     void aLoconWithLongCaptionsTrainsWithKohyasConvNames() throws Exception {
         Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
         StringBuilder caption = new StringBuilder("1girl");
@@ -190,8 +206,8 @@ class SdxlTrainingTest {
     void optionsSdxlTrainingLacksAreRefusedWithOneLine() throws Exception {
         Path data = TrainerTest.simpleDataset(dir.resolve("images"), 2);
         Map<String, List<String>> refused = Map.of(
-                "--network eh is not supported for SDXL training yet", List.of("--network", "eh"),
-                "--clip_skip is not supported for SDXL training yet", List.of("--lora", "4", "--clip_skip", "2"),
+                "--network eh adapts only the UNet of an SDXL model", List.of("--network", "eh", "--train_encoder"),
+                "--clip_skip is not supported for SDXL", List.of("--lora", "4", "--clip_skip", "2"),
                 "--cache_text_encoder_outputs needs frozen text encoders", List.of("--lora", "4", "--train_encoder",
                         "--cache_text_encoder_outputs"));
         for (var e : refused.entrySet()) {
