@@ -24,12 +24,13 @@ import java.util.regex.Pattern;
  * <p>Implemented, in ftfy's order and repeated until the text stops changing: HTML entity unescaping (every
  * HTML5 entity ending in {@code ;}, the all-caps spelling of the lower-case ones, numeric references; skipped
  * from the first line containing {@code <} onwards, like ftfy's {@code "auto"} mode), mojibake repair for
- * UTF-8 read as Latin-1 / Windows-1252 ({@code "cafÃ©"} → {@code "café"}, also several layers deep and inside
- * otherwise correct text; only where ftfy's badness heuristic sees mojibake), C1 control characters read as windows-1252, Latin ligatures and digraphs expanded,
+ * UTF-8 read through one of ftfy's code pages, in its order: Latin-1, windows-1252/1251/1250/1253/1254,
+ * ISO-8859-2, MacRoman, cp437 ({@code "cafÃ©"} → {@code "café"}, also several layers deep; inside otherwise
+ * correct text for Latin-1 / windows-1252, as ftfy; only where ftfy's badness heuristic sees mojibake), C1 control characters read as windows-1252, Latin ligatures and digraphs expanded,
  * full-/half-width forms narrowed/widened, curly quotes straightened, line breaks unified, lone surrogates
  * replaced, ANSI terminal escapes and stray control characters removed, NFC normalisation last.
  *
- * <p>Omitted from ftfy's {@code fix_encoding}: mojibake through the other code pages it tries (windows-1250/1251/1253/1254, ISO-8859-2, MacRoman, cp437), and its byte-level repairs
+ * <p>Omitted from ftfy's {@code fix_encoding}: its byte-level repairs
  * ({@code restore_byte_a0}, {@code replace_lossy_sequences}, CESU-8 / Java "modified UTF-8").
  */
 final class TextFixer {
@@ -264,7 +265,7 @@ final class TextFixer {
         if (text.chars().allMatch(c -> c < 0x80) || !isBad(text)) {
             return text;
         }
-        String whole = redecode(text);
+        String whole = redecode(text, CODE_PAGES.size());
         if (whole != null) {
             return whole;
         }
@@ -273,7 +274,7 @@ final class TextFixer {
         StringBuilder out = new StringBuilder(text.length());
         while (m.find()) {
             String part = m.group();
-            String decoded = part.length() < text.length() && isBad(part) ? redecode(part) : null;
+            String decoded = part.length() < text.length() && isBad(part) ? redecode(part, WESTERN_PAGES) : null;
             m.appendReplacement(out, Matcher.quoteReplacement(decoded != null ? decoded : part));
         }
         m.appendTail(out);
@@ -281,49 +282,67 @@ final class TextFixer {
     }
 
     /**
-     * The text encoded as Latin-1 (else as windows-1252 with its unassigned bytes kept) and decoded as UTF-8;
-     * null when it cannot be encoded so, is not valid UTF-8 then, or holds bytes of ftfy's "utf-8-variants".
+     * ftfy 6.1.1's CHARMAP_ENCODINGS in its order: single-byte code pages that UTF-8 text is often misread as.
+     * "sloppy-" ones keep their unassigned bytes as the Latin-1 code point of the same number.
      */
-    private static String redecode(String text) {
-        byte[] bytes = encodeSingleByte(text, true);
-        if (bytes == null) {
-            bytes = encodeSingleByte(text, false);
-        }
-        if (bytes == null) {
-            return null;
-        }
-        for (byte b : bytes) {
-            if (b == (byte) 0xED || b == (byte) 0xC0) {
-                return null; // surrogates or overlong NUL: ftfy decodes these with its own codec
+    private static final List<char[]> CODE_PAGES = List.of(codePage(null, false), codePage("windows-1252", true),
+            codePage("windows-1251", true), codePage("windows-1250", true), codePage("windows-1253", true),
+            codePage("windows-1254", true), codePage("ISO-8859-2", false), codePage("x-MacRoman", false),
+            codePage("IBM437", false));
+    /** Latin-1 and sloppy windows-1252: the pages ftfy's fix of UTF-8 inside other text knows. */
+    private static final int WESTERN_PAGES = 2;
+
+    /** The 256 characters of a code page (null: Latin-1). */
+    private static char[] codePage(String charset, boolean sloppy) {
+        char[] table = new char[256];
+        for (int b = 0; b < 256; b++) {
+            if (charset == null) {
+                table[b] = (char) b;
+                continue;
             }
+            String c = new String(new byte[] {(byte) b}, java.nio.charset.Charset.forName(charset));
+            table[b] = c.length() == 1 && c.charAt(0) != '\ufffd' ? c.charAt(0) : sloppy ? (char) b : '\ufffd';
         }
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
+        return table;
     }
 
-    private static byte[] encodeSingleByte(String text, boolean latin1) {
+    /**
+     * The text encoded with the first of ftfy's code pages (of the first {@code pages}) that can encode it and
+     * decodes as UTF-8; null when none does, or the bytes hold ftfy's "utf-8-variants" (0xED, 0xC0).
+     */
+    private static String redecode(String text, int pages) {
+        for (char[] page : CODE_PAGES.subList(0, pages)) {
+            byte[] bytes = encodeSingleByte(text, page);
+            if (bytes == null) continue;
+            for (byte b : bytes) {
+                if (b == (byte) 0xED || b == (byte) 0xC0) {
+                    return null; // surrogates or overlong NUL: ftfy decodes these with its own codec
+                }
+            }
+            try {
+                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException e) {
+                // not UTF-8 through this page: ftfy tries the next
+            }
+        }
+        return null;
+    }
+
+    private static byte[] encodeSingleByte(String text, char[] page) {
         byte[] out = new byte[text.length()];
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            int b;
-            if (c < 0x80 || (c >= 0xa0 && c <= 0xff) || (latin1 && c <= 0xff)) {
-                b = c;
-            } else if (latin1) {
-                return null;
-            } else {
-                int index = CP1252_HIGH.indexOf(c);
-                if (index < 0) {
-                    return null;
-                }
-                b = 0x80 + index;
-            }
+            int b = c < 0x80 && page[c] == c ? c : indexOf(page, c);
+            if (b < 0 || c == '\ufffd') return null;
             out[i] = (byte) b;
         }
         return out;
+    }
+
+    private static int indexOf(char[] page, char c) {
+        for (int b = 0; b < page.length; b++) if (page[b] == c) return b;
+        return -1;
     }
 
     private static String decodeCharRef(String digits, int radix) {
