@@ -176,6 +176,11 @@ public final class AspectDataset implements TrainingData {
     }
 
     @Override
+    public long[] shape(String key) {
+        return latentShapes.get(key).clone();
+    }
+
+    @Override
     public List<String> keys() {
         return buckets.values().stream().flatMap(List::stream).filter(k -> !problems.containsKey(k)).sorted().toList();
     }

@@ -110,6 +110,11 @@ public final class SimpleDataset implements TrainingData {
     }
 
     @Override
+    public long[] shape(String key) {
+        return new long[] {3, height, width};
+    }
+
+    @Override
     public List<String> keys() {
         return images.keySet().stream().filter(k -> !problems.containsKey(k)).sorted().toList();
     }

@@ -32,6 +32,9 @@ public interface TrainingData {
      */
     void exclude(java.util.Collection<String> keys);
 
+    /** The shape {@link #load} gives the sample of {@code key} ([C, H, W]), known without reading it. */
+    long[] shape(String key);
+
     /** Number of usable samples. */
     int size();
 

@@ -97,10 +97,10 @@ final class Validation {
     }
 
     /** Held-out indices in batches of equal sample shape (buckets), in key order, capped at --max_validation_steps. */
-    private List<List<Integer>> batches() throws IOException {
+    private List<List<Integer>> batches() {
         Map<String, List<Integer>> byShape = new LinkedHashMap<>();
         for (int i = 0; i < heldOut.keys().size(); i++) {
-            long[] shape = heldOut.source().load(heldOut.keys().get(i)).shape();
+            long[] shape = heldOut.source().shape(heldOut.keys().get(i));
             byShape.computeIfAbsent(Arrays.toString(shape), k -> new ArrayList<>()).add(i);
         }
         List<List<Integer>> out = new ArrayList<>();

@@ -25,6 +25,7 @@ class TrainingPlanTest {
             public int dropBad() { return 0; }
             public int size() { return n; }
             public List<String> keys() { return all; }
+            public long[] shape(String key) { return new long[] {4, 8, 8}; }
             public void exclude(java.util.Collection<String> keys) { throw new UnsupportedOperationException(); }
             public List<String> captions() { return List.of(); }
             public List<String> warnings() { return List.of(); }
