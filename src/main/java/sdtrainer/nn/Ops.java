@@ -30,8 +30,10 @@ public final class Ops {
         }
     }
 
+    /** torch.nn.functional.silu: one kernel through libtorch, x * sigmoid(x) where that is unavailable. */
     public static NDArray silu(NDArray x) {
-        return x.mul(x.getNDArrayInternal().sigmoid());
+        NDArray out = fusedKernels ? TorchScriptKernels.silu(x) : null;
+        return out != null ? out : x.mul(x.getNDArrayInternal().sigmoid());
     }
 
     /** Exact (erf) GELU, as torch.nn.functional.gelu. */
@@ -45,10 +47,17 @@ public final class Ops {
     }
 
     /**
-     * Group normalisation of [N, C, ...]: a weight-less layer norm over each group, then the
-     * per-channel affine (torch.group_norm is not exposed by DJL; measured equal within 1e-6).
+     * Group normalisation of [N, C, ...] with a per-channel affine: libtorch's group_norm (DJL has no call for
+     * it), or where that is unavailable or the dtypes differ, a weight-less layer norm over each group and then
+     * the affine (equal within 1e-6).
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
+        NDArray out = fusedKernels && weight.getDataType() == x.getDataType() && bias.getDataType() == x.getDataType()
+                ? TorchScriptKernels.groupNorm(x, groups, weight, bias, eps) : null;
+        return out != null ? out : composedGroupNorm(x, groups, weight, bias, eps);
+    }
+
+    static NDArray composedGroupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
         Shape shape = x.getShape();
         long n = shape.get(0), c = shape.get(1);
         long rest = shape.size() / (n * groups);
@@ -76,16 +85,19 @@ public final class Ops {
         NDArray qh = q.reshape(b, lq, heads, d).transpose(0, 2, 1, 3);
         NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
         NDArray vh = v.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
-        NDArray out = fusedAttention ? TorchScriptKernels.attention(qh, kh, vh, mask) : null;
+        NDArray out = fusedKernels ? TorchScriptKernels.attention(qh, kh, vh, mask) : null;
         if (out == null) out = composedAttention(qh, kh, vh, mask);
         return out.transpose(0, 2, 1, 3).reshape(b, lq, inner);
     }
 
-    private static volatile boolean fusedAttention = true;
+    private static volatile boolean fusedKernels = true;
 
-    /** Chooses libtorch's fused attention (the default) or matmul + softmax, e.g. to compare them. */
-    public static void useFusedAttention(boolean fused) {
-        fusedAttention = fused;
+    /**
+     * Chooses libtorch's kernels (the default: fused attention, group norm, SiLU) or their compositions of DJL
+     * ops (matmul + softmax, layer norm + affine, x * sigmoid(x)), e.g. to compare them.
+     */
+    public static void useFusedKernels(boolean fused) {
+        fusedKernels = fused;
     }
 
     /** Attention on [B, heads, L, d] by matmul and softmax (in float32 when the inputs are half precision). */

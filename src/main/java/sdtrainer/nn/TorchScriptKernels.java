@@ -10,9 +10,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * libtorch kernels that DJL has no op for, reached through a TorchScript module written here by hand (see
+ * libtorch kernels that DJL has no op for (fused attention, group norm, SiLU), reached through a TorchScript module written here by hand (see
  * {@link TorchScriptModule}), so no Python is needed. With autograd on, calls go through DJL's module forward in
  * training mode and so stay in the autograd graph. The module has no parameters, so one instance serves every device.
  */
@@ -28,13 +31,23 @@ final class TorchScriptKernels {
             "    return torch.scaled_dot_product_attention(q, k, v)",
             "  def masked_attention(self: __torch__.Kernels, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:",
             "    return torch.scaled_dot_product_attention(q, k, v, mask)",
+            "  def group_norm(self: __torch__.Kernels, x: Tensor, weight: Tensor, bias: Tensor, groups: Tensor, eps: Tensor) -> Tensor:",
+            "    return torch.group_norm(x, int(groups), weight, bias, float(eps), True)",
+            "  def silu(self: __torch__.Kernels, x: Tensor) -> Tensor:",
+            "    return torch.silu(x)",
             "");
 
     /**
-     * The loaded module and the arrays whose names tell DJL which of its methods to run
+     * The loaded module, its manager, and the arrays whose names tell DJL which of its methods to run
      * ({@code module_method:<name>}; they are never passed to the method).
      */
-    private record Kernels(PtSymbolBlock module, NDArray attention, NDArray maskedAttention) {}
+    private record Kernels(PtSymbolBlock module, PtNDManager manager, Map<String, NDArray> markers) {
+        NDArray marker(String method) {
+            return markers.get(method);
+        }
+    }
+
+    private static final String[] METHODS = {"attention", "masked_attention", "group_norm", "silu"};
 
     /** Loaded on first use, once per JVM (class initialisation is lazy and thread-safe); null if it failed. */
     private static final class Loaded {
@@ -48,13 +61,44 @@ final class TorchScriptKernels {
      * them), with an additive {@code mask} or null; null when the kernels cannot be loaded.
      */
     static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        return mask == null ? call("attention", q, k, v) : call("masked_attention", q, k, v, mask);
+    }
+
+    /**
+     * torch.group_norm of [N, C, ...] with per-channel weight and bias of x's dtype (one native kernel, forward
+     * and backward); null when the kernels cannot be loaded.
+     */
+    static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
         Kernels kernels = Loaded.KERNELS;
         if (kernels == null) return null;
-        // q first: the result joins the manager of the first input
-        NDList inputs = mask == null ? new NDList(q, k, v, kernels.attention())
-                : new NDList(q, k, v, mask, kernels.maskedAttention());
+        return call("group_norm", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
+    }
+
+    /** torch.silu (one kernel, where x * sigmoid(x) takes two); null when the kernels cannot be loaded. */
+    static NDArray silu(NDArray x) {
+        return call("silu", x);
+    }
+
+    /** Runs the method on the inputs; null when the kernels cannot be loaded. */
+    private static NDArray call(String method, NDArray... args) {
+        Kernels kernels = Loaded.KERNELS;
+        if (kernels == null) return null;
+        // the first input first: the result joins its manager
+        NDList inputs = new NDList(args);
+        inputs.add(kernels.marker(method));
         // with autograd off (sampling) DJL runs the method under its no-grad guard, building no graph
         return IValueUtils.forward(kernels.module(), inputs, JniUtils.isGradMode()).singletonOrThrow();
+    }
+
+    /** Scalar arguments travel as CPU tensors, made once per value and kept with the module. */
+    private static final Map<Number, NDArray> CONSTANTS = new ConcurrentHashMap<>();
+
+    private static NDArray constant(Kernels kernels, Number value) {
+        return CONSTANTS.computeIfAbsent(value, v -> {
+            NDArray a = v instanceof Integer i ? kernels.manager().create((long) i) : kernels.manager().create(v.floatValue());
+            ai.djl.ndarray.NDScope.unregister(a);
+            return a;
+        });
     }
 
     private static Kernels loadOrWarn() {
@@ -69,7 +113,9 @@ final class TorchScriptKernels {
     private static Kernels load() throws IOException {
         TorchScriptModule.Loaded loaded = TorchScriptModule.load("Kernels", SOURCE);
         PtNDManager manager = loaded.manager(); // the method markers live as long as the module
-        return new Kernels(loaded.module(), methodMarker(manager, "attention"), methodMarker(manager, "masked_attention"));
+        Map<String, NDArray> markers = new HashMap<>();
+        for (String method : METHODS) markers.put(method, methodMarker(manager, method));
+        return new Kernels(loaded.module(), manager, markers);
     }
 
     private static NDArray methodMarker(PtNDManager manager, String method) {

@@ -20,12 +20,12 @@ class AttentionTest {
 
     @AfterEach
     void restoreDefault() {
-        Ops.useFusedAttention(true);
+        Ops.useFusedKernels(true);
     }
 
     /** Output, then the gradients of q, k, v and the mask-free loss sum(out * w). */
     private static List<float[]> run(boolean fused, boolean masked) {
-        Ops.useFusedAttention(fused);
+        Ops.useFusedKernels(fused);
         try (NDManager m = NDManager.newBaseManager()) {
             Noise n = new Noise(11);
             NDArray q = n.gaussian(m, new Shape(2, 7, 24), m.getDevice());

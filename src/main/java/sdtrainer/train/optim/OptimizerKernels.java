@@ -14,10 +14,9 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Optimizer kernels DJL has no call for, in a hand-written TorchScript module: AdamW over all tensors at once
- * through torch's {@code _foreach_} ops (the same elementary ops, in the same order, as {@link AdamW}'s
- * per-tensor step, so the results are equal bit for bit, in about a dozen native calls instead of nine per
- * tensor), and the block-wise 8-bit (de)quantisation of {@link BlockQuantizer}.
+ * Optimizer kernels DJL has no call for, in a hand-written TorchScript module: AdamW over all tensors in one
+ * native call through torch's {@code _fused_adamw_} (torch.optim.AdamW(fused=True): one pass over each tensor,
+ * where the per-tensor step makes nine), and the block-wise 8-bit (de)quantisation of {@link BlockQuantizer}.
  */
 final class OptimizerKernels {
     private static final Logger LOG = LoggerFactory.getLogger(OptimizerKernels.class);
@@ -28,27 +27,10 @@ final class OptimizerKernels {
             "  __buffers__ = []",
             "  training : bool",
             "  def adamw(self: __torch__.OptimizerKernels, params: List[Tensor], grads: List[Tensor],",
-            "            exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], decay: float, beta1: float,",
-            "            one_minus_beta1: float, beta2: float, one_minus_beta2: float, bias2_sqrts: List[float],",
-            "            eps: float, step_sizes: List[float]) -> None:",
-            "    torch._foreach_mul_(params, decay)",
-            "    torch._foreach_mul_(exp_avgs, beta1)",
-            "    torch._foreach_add_(exp_avgs, torch._foreach_mul(grads, one_minus_beta1))",
-            "    torch._foreach_mul_(exp_avg_sqs, beta2)",
-            "    sq = torch._foreach_mul(grads, one_minus_beta2)",
-            "    torch._foreach_mul_(sq, grads)",
-            "    torch._foreach_add_(exp_avg_sqs, sq)",
-            "    denom = torch._foreach_sqrt(exp_avg_sqs)",
-            "    torch._foreach_div_(denom, self.numbers(bias2_sqrts))",
-            "    torch._foreach_add_(denom, eps)",
-            "    upd = torch._foreach_mul(exp_avgs, self.numbers(step_sizes))",
-            "    torch._foreach_div_(upd, denom)",
-            "    torch._foreach_add_(params, upd)",
-            "  def numbers(self: __torch__.OptimizerKernels, values: List[float]) -> List[number]:",
-            "    out: List[number] = []",
-            "    for v in values:",
-            "      out.append(v)",
-            "    return out",
+            "            exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], steps: List[Tensor], lr: float,",
+            "            beta1: float, beta2: float, weight_decay: float, eps: float) -> None:",
+            "    torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=beta1, beta2=beta2,",
+            "                        weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)",
             "  def quantize(self: __torch__.OptimizerKernels, x: Tensor, bounds: Tensor, block: int, codes: Tensor, scales: Tensor) -> None:",
             "    flat = torch.reshape(x, [-1])",
             "    n = torch.numel(flat)",
@@ -81,16 +63,13 @@ final class OptimizerKernels {
     }
 
     /**
-     * One AdamW step over all tensors (see {@link AdamW#update} for the formula); {@code bias2Sqrts} and
-     * {@code stepSizes} have one value per tensor. Every scalar must already be rounded to float32, as the
-     * per-tensor step rounds it.
+     * One AdamW step over tensors of one device and dtype, by torch's fused kernel; {@code steps} holds each
+     * tensor's update count (this update included) as a float32 scalar on that device.
      */
     static void adamw(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs, List<NDArray> expAvgSqs,
-                      double decay, double beta1, double oneMinusBeta1, double beta2, double oneMinusBeta2,
-                      double[] bias2Sqrts, double eps, double[] stepSizes) {
-        run("adamw", list(params), list(grads), list(expAvgs), list(expAvgSqs), IValue.from(decay),
-                IValue.from(beta1), IValue.from(oneMinusBeta1), IValue.from(beta2), IValue.from(oneMinusBeta2),
-                IValue.listFrom(bias2Sqrts), IValue.from(eps), IValue.listFrom(stepSizes)).close();
+                      List<NDArray> steps, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        run("adamw", list(params), list(grads), list(expAvgs), list(expAvgSqs), list(steps), IValue.from(lr),
+                IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay), IValue.from(eps)).close();
     }
 
     /** Writes x's codes (UINT8, x's shape) and block scales (FLOAT32, one per block) into the given arrays. */

@@ -110,9 +110,12 @@ class AdamWTest {
         }
     }
 
-    /** The fused step over all tensors gives the per-tensor step's numbers bit for bit, 20 steps on the fixture's UNet. */
+    /**
+     * The fused step over all tensors follows the per-tensor step (torch 1.13's op order) to float32 rounding over
+     * 20 steps on the fixture's UNet: they drift apart by at most 2 ulp (of the weight plus of lr) per step.
+     */
     @Test
-    void fusedStepEqualsTheTensorByTensorStep() throws IOException {
+    void fusedStepFollowsTheTensorByTensorStep() throws IOException {
         Path unet = Fixtures.require("tiny-sd15", "unet", "diffusion_pytorch_model.safetensors");
         assumeTrue(OptimizerKernels.available(), "TorchScript kernels unavailable");
         try (NDManager m = NDManager.newBaseManager(); SafeTensors st = SafeTensors.open(unet)) {
@@ -140,9 +143,12 @@ class AdamWTest {
                 f.step();
                 p.step();
             }
+            double worst = 0;
             for (String name : fused.keySet()) {
-                assertArrayEquals(plain.get(name).toFloatArray(), fused.get(name).toFloatArray(), name);
+                float[] a = plain.get(name).toFloatArray(), b = fused.get(name).toFloatArray();
+                for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.ulp(a[i]) + Math.ulp(1e-3f)));
             }
+            assertTrue(worst <= 2 * 20, "fused and per-tensor weights differ by up to " + worst + " ulp (of the weight plus of lr)");
             assertNotEquals(st.readFloats("conv_in.weight")[0], fused.get("conv_in.weight").toFloatArray()[0]);
         }
     }

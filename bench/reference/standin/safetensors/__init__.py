@@ -1,0 +1,1 @@
+from . import torch  # noqa: F401  (diffusers reaches safetensors.torch after a bare import)

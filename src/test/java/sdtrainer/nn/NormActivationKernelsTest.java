@@ -1,0 +1,75 @@
+package sdtrainer.nn;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/** libtorch's group_norm and silu (through our TorchScript module) equal their DJL compositions, gradients included. */
+class NormActivationKernelsTest {
+
+    @AfterEach
+    void restoreDefault() {
+        Ops.useFusedKernels(true);
+    }
+
+    /** Output of silu(group_norm(x)), then the gradients of x, weight and bias for the loss sum(out * w). */
+    private static List<float[]> run(boolean fused) {
+        Ops.useFusedKernels(fused);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Noise n = new Noise(5);
+            NDArray x = n.gaussian(m, new Shape(2, 8, 5, 3), m.getDevice()).mul(3).add(1);
+            NDArray weight = n.gaussian(m, new Shape(8), m.getDevice());
+            NDArray bias = n.gaussian(m, new Shape(8), m.getDevice());
+            NDArray w = n.gaussian(m, x.getShape(), m.getDevice());
+            for (NDArray p : new NDArray[] {x, weight, bias}) p.setRequiresGradient(true);
+            List<float[]> out = new ArrayList<>();
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray y = Ops.silu(Ops.groupNorm(x, 4, weight, bias, 1e-5f));
+                out.add(y.toFloatArray());
+                gc.backward(y.mul(w).sum());
+            }
+            for (NDArray p : new NDArray[] {x, weight, bias}) out.add(p.getGradient().toFloatArray());
+            return out;
+        }
+    }
+
+    @Test
+    void groupNormAndSiluMatchTheirCompositionsWithGradients() {
+        List<float[]> composed = run(false), fused = run(true);
+        String[] what = {"output", "dx", "dweight", "dbias"};
+        for (int t = 0; t < what.length; t++) {
+            float[] e = composed.get(t), a = fused.get(t);
+            assertEquals(e.length, a.length);
+            float err = 0, size = 0;
+            for (int i = 0; i < e.length; i++) {
+                err = Math.max(err, Math.abs(e[i] - a[i]));
+                size = Math.max(size, Math.abs(e[i]));
+            }
+            assertEquals(0f, err, 2e-6f * Math.max(1, size), what[t] + " max abs difference");
+        }
+    }
+
+    @Test
+    void withoutGradModeNoGraphIsBuilt() {
+        try (NDManager m = NDManager.newBaseManager(); NoGrad ignored = new NoGrad()) {
+            NDArray x = m.ones(new Shape(1, 4, 2, 2));
+            NDArray weight = m.ones(new Shape(4));
+            weight.setRequiresGradient(true);
+            NDArray y = TorchScriptKernels.groupNorm(x, 2, weight, m.zeros(new Shape(4)), 1e-5f);
+            assertNotNull(y, "the kernels load");
+            assertEquals(new Shape(1, 4, 2, 2), y.getShape());
+            assertFalse(y.hasGradient(), "no autograd state under no-grad");
+        }
+    }
+}
