@@ -10,6 +10,7 @@ import sdtrainer.config.OptimizerType;
 import sdtrainer.config.TrainConfig;
 import sdtrainer.data.Sample;
 import sdtrainer.log.MemoryStats;
+import sdtrainer.log.OpProfile;
 import sdtrainer.network.Network;
 import sdtrainer.network.NetworkFactory;
 import sdtrainer.pipeline.ModelSource;
@@ -20,6 +21,7 @@ import sdtrainer.train.optim.Optimizers;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,16 +57,22 @@ public final class BenchCommand implements Callable<Integer> {
     String optimizerArgs;
     @CommandLine.Mixin
     DeviceOption device = new DeviceOption();
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "intra-op CPU threads; 0 = one per physical core (default: ${DEFAULT-VALUE})")
+    int threads;
     @Option(names = "--json", description = "print the figures as one JSON object on stdout")
     boolean json;
+    @Option(names = "--profile", arity = "0..1", fallbackValue = "15", paramLabel = "TOP",
+            description = "after the timed steps, profile 2 more with libtorch's profiler and list the TOP operators by self time (default 15)")
+    Integer profileTop;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        if (batchSize < 1 || steps < 1 || lora < 0) {
-            spec.commandLine().getErr().println("sd-trainer bench: --batch_size and --steps must be >= 1, --lora >= 0");
+        if (batchSize < 1 || steps < 1 || lora < 0 || (profileTop != null && profileTop < 1)) {
+            spec.commandLine().getErr().println("sd-trainer bench: --batch_size, --steps and --profile must be >= 1, --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
         List<String> problems = ConfigValidator.optimizerProblems(optimizer, optimizerArgs);
@@ -73,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
             return CommandLine.ExitCode.USAGE;
         }
         ModelSource source = model.source();
-        EngineInfo engine = device.start(0);
+        EngineInfo engine = device.start(threads);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("model", source.model().toString());
         settings.put("resolution", resolution);
@@ -99,8 +107,13 @@ public final class BenchCommand implements Callable<Integer> {
                 network = NetworkFactory.create(sd, "lora", lora, 1.0, 4, false, trainEncoder, sd.manager(), 0);
                 network.attach();
             }
-            Map<String, Double> phases = Trainer.benchmark(cfg, sd, network, batch, 2, steps);
-            report(phases, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
+            Path trace = Files.createTempFile("sd-trainer-profile", ".json");
+            try {
+                Trainer.Benchmark b = Trainer.benchmark(cfg, sd, network, batch, 2, steps, profileTop == null ? 0 : PROFILE_STEPS, trace);
+                report(b, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
+            } finally {
+                Files.deleteIfExists(trace);
+            }
         }
         return CommandLine.ExitCode.OK;
     }
@@ -123,9 +136,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void report(Map<String, Double> phases, int steps, int batch, ai.djl.Device dev, long stateBytes)
+    private static final int PROFILE_STEPS = 2;
+
+    private void report(Trainer.Benchmark b, int steps, int batch, ai.djl.Device dev, long stateBytes)
             throws Exception {
+        Map<String, Double> phases = b.phasesMs();
         double total = phases.values().stream().mapToDouble(Double::doubleValue).sum() / steps;
+        double gflops = b.flopsPerStep() / 1e9;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("samples_per_second", batch * 1000.0 / total);
         out.put("ms_per_step", total);
@@ -136,6 +153,10 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("optimizer", optimizer.toString());
         out.put("optimizer_state_bytes", stateBytes);
         if (dev.isGpu()) out.put("device_memory_used_mb", MemoryStats.deviceUsedMb(dev));
+        out.put("gflop_per_step", gflops);
+        out.put("gflop_per_second", gflops * 1000 / total);
+        OpProfile profile = b.profile();
+        if (profile != null) out.put("profile", profileJson(profile));
         PrintWriter pw = spec.commandLine().getOut();
         if (json) {
             pw.println(new ObjectMapper().writeValueAsString(out));
@@ -144,8 +165,41 @@ public final class BenchCommand implements Callable<Integer> {
                     batch * 1000.0 / total, total, batch, MemoryStats.peakRssMb());
             pw.printf(Locale.ROOT, "optimizer %s: state %.1f MiB%n", optimizer, stateBytes / 1048576.0);
             if (dev.isGpu()) pw.printf(Locale.ROOT, "device memory in use %.0f MiB%n", MemoryStats.deviceUsedMb(dev));
+            pw.printf(Locale.ROOT, "%.1f GFLOP per step (matrix products, forward and backward), %.1f GFLOP/s%n",
+                    gflops, gflops * 1000 / total);
             split.forEach((k, v) -> pw.printf(Locale.ROOT, "  %-13s %8.1f ms%n", k, v));
+            if (profile != null) printProfile(pw, profile);
         }
         pw.flush();
+    }
+
+    private Map<String, Object> profileJson(OpProfile p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("steps", p.steps());
+        out.put("top_level_calls_per_step", (double) p.topLevelCalls() / p.steps());
+        out.put("op_calls_per_step", (double) p.allCalls() / p.steps());
+        List<Map<String, Object>> top = new ArrayList<>();
+        for (OpProfile.Op op : p.ops().subList(0, Math.min(profileTop, p.ops().size()))) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", op.name());
+            o.put("calls_per_step", (double) op.calls() / p.steps());
+            o.put("self_ms_per_step", op.selfMs() / p.steps());
+            o.put("total_ms_per_step", op.totalMs() / p.steps());
+            top.add(o);
+        }
+        out.put("top", top);
+        return out;
+    }
+
+    private void printProfile(PrintWriter pw, OpProfile p) {
+        pw.printf(Locale.ROOT, "profile of %d more steps (libtorch's profiler, its overhead included): per step %.0f calls "
+                + "into libtorch (host and autograd engine), %.0f operators in all%n", p.steps(),
+                (double) p.topLevelCalls() / p.steps(), (double) p.allCalls() / p.steps());
+        pw.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "operator", "calls", "self ms", "total ms");
+        for (OpProfile.Op op : p.ops().subList(0, Math.min(profileTop, p.ops().size()))) {
+            String name = op.name().length() > 44 ? op.name().substring(0, 41) + "..." : op.name();
+            pw.printf(Locale.ROOT, "  %-44s %9.0f %9.1f %9.1f%n", name, (double) op.calls() / p.steps(),
+                    op.selfMs() / p.steps(), op.totalMs() / p.steps());
+        }
     }
 }

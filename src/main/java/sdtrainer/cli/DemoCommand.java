@@ -32,7 +32,7 @@ public final class DemoCommand implements Callable<Integer> {
     DeviceOption device = new DeviceOption();
     // The demo's tensors are tiny: on a busy 2-core machine one thread ran 10x faster than two.
     @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-            description = "intra-op CPU threads; 0 = half the CPUs (default: ${DEFAULT-VALUE})")
+            description = "intra-op CPU threads; 0 = one per physical core (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Spec

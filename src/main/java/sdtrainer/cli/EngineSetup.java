@@ -4,8 +4,13 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.jni.LibUtils;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -54,7 +59,7 @@ public final class EngineSetup {
                 ? resolveDevice(device.get(), gpuCount, engine.getVersion(), flavor)
                 : gpuCount > 0 ? Device.gpu(0) : Device.cpu();
         if (threads > 0 || !resolved.isGpu()) {
-            JniUtils.setNumThreads(threads > 0 ? threads : defaultCpuThreads(Runtime.getRuntime().availableProcessors()));
+            JniUtils.setNumThreads(threads > 0 ? threads : defaultCpuThreads());
         }
         EngineInfo info = new EngineInfo(engine.getVersion(), flavor, libraryPath, resolved,
                 JniUtils.getNumThreads(), JniUtils.getNumInteropThreads());
@@ -63,13 +68,38 @@ public final class EngineSetup {
     }
 
     /**
-     * Intra-op threads on CPU when none are asked for: half the logical CPUs, at least 1. libtorch's threads spin
-     * while they wait for each other, so with every CPU taken one busy core stalls every operator: on 2 cores with
-     * another process running, a 9-step job took 64 s on 2 threads and 6.4 s on 1. A fixed default (not one measured
-     * from the load) keeps a seeded run repeatable, as a different thread count may sum in another order.
+     * Intra-op threads on CPU when none are asked for: one per physical core, as torch takes by default (SMT
+     * siblings share a core's vector units), at most the CPUs this process may use, at least 1. libtorch's threads
+     * spin while they wait for each other, so on a machine where other work takes a core, fewer threads are faster
+     * ({@code --threads}). A fixed default (not one measured from the load) keeps a seeded run repeatable, as a
+     * different thread count may sum in another order.
      */
-    static int defaultCpuThreads(int logicalCpus) {
-        return Math.max(1, logicalCpus / 2);
+    static int defaultCpuThreads(int availableCpus, int physicalCores) {
+        int cores = physicalCores > 0 ? physicalCores : availableCpus;
+        return Math.max(1, Math.min(availableCpus, cores));
+    }
+
+    static int defaultCpuThreads() {
+        return defaultCpuThreads(Runtime.getRuntime().availableProcessors(), physicalCores(Path.of("/sys/devices/system/cpu")));
+    }
+
+    /**
+     * The physical cores under Linux's {@code /sys/devices/system/cpu}: distinct (package, core) pairs of the
+     * CPUs that have a topology; 0 where it cannot be read (another OS).
+     */
+    static int physicalCores(Path cpus) {
+        Set<String> cores = new HashSet<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(cpus, "cpu[0-9]*")) {
+            for (Path cpu : dirs) {
+                Path topology = cpu.resolve("topology");
+                if (!Files.isRegularFile(topology.resolve("core_id"))) continue;
+                cores.add(Files.readString(topology.resolve("physical_package_id")).trim() + "/"
+                        + Files.readString(topology.resolve("core_id")).trim());
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return cores.size();
     }
 
     /**

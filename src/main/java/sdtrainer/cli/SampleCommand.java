@@ -69,6 +69,9 @@ public final class SampleCommand implements Callable<Integer> {
     double loraScale;
     @CommandLine.Mixin
     DeviceOption device = new DeviceOption();
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "intra-op CPU threads; 0 = one per physical core (default: ${DEFAULT-VALUE})")
+    int threads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -91,7 +94,7 @@ public final class SampleCommand implements Callable<Integer> {
         }
         if (lora != null) ModelInputs.requireFile("--lora", lora, "the LoRA or EH file (.safetensors)");
         ModelSource source = model.source();
-        EngineInfo engine = device.start(0);
+        EngineInfo engine = device.start(threads);
         Files.createDirectories(output);
         if (source.isSdxl()) {
             if (prompts != null) return usage("--prompts is not supported for SDXL models yet; give --prompt");

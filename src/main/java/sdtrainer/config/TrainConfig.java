@@ -160,7 +160,7 @@ public final class TrainConfig {
     private String device;
 
     @JsonProperty("threads")
-    @Option(names = "--threads", paramLabel = "N", description = "intra-op CPU threads; 0 = half the CPUs on CPU, the engine's default on GPU (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", paramLabel = "N", description = "intra-op CPU threads; 0 = one per physical core on CPU, the engine's default on GPU (default: ${DEFAULT-VALUE})")
     private int threads;
 
     @JsonProperty("save_precision")
@@ -582,7 +582,7 @@ public final class TrainConfig {
         return Optional.ofNullable(device);
     }
 
-    /** Intra-op threads; 0 = half the logical CPUs on CPU, the engine's default on GPU. */
+    /** Intra-op threads; 0 = one per physical core on CPU, the engine's default on GPU. */
     public int threads() {
         return threads;
     }

@@ -36,6 +36,7 @@ public class Conv2d extends Module implements Layer {
     public NDArray forward(NDArray x) {
         NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, weight.get(), bias.get(),
                 new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1).singletonOrThrow();
+        if (Flops.counting()) Flops.add(2L * y.getShape().size() * inChannels * kernel * kernel, weight, adapter != null);
         return adapter == null ? y : y.add(adapter.forward(x));
     }
 }

@@ -28,6 +28,7 @@ public class Linear extends Module implements Layer {
     @Override
     public NDArray forward(NDArray x) {
         NDArray y = ai.djl.nn.core.Linear.linear(x, weight.get(), bias == null ? null : bias.get()).singletonOrThrow();
+        if (Flops.counting()) Flops.add(2L * y.getShape().size() * inFeatures, weight, adapter != null);
         return adapter == null ? y : y.add(adapter.forward(x));
     }
 }

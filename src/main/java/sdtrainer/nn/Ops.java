@@ -82,6 +82,7 @@ public final class Ops {
         long b = q.getShape().get(0), lq = q.getShape().get(1), inner = q.getShape().get(2);
         long lk = k.getShape().get(1);
         long d = inner / heads;
+        if (Flops.counting()) Flops.attention(q, lk);
         NDArray qh = q.reshape(b, lq, heads, d).transpose(0, 2, 1, 3);
         NDArray kh = k.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);
         NDArray vh = v.reshape(b, lk, heads, d).transpose(0, 2, 1, 3);

@@ -9,9 +9,11 @@ import sdtrainer.data.Prefetcher;
 import sdtrainer.data.Sample;
 import sdtrainer.data.TrainingData;
 import sdtrainer.log.MemoryStats;
+import sdtrainer.log.OpProfile;
 import sdtrainer.log.MetricsLog;
 import sdtrainer.log.Wandb;
 import sdtrainer.network.Network;
+import sdtrainer.nn.Flops;
 import sdtrainer.diffusion.NoiseSchedule;
 import sdtrainer.pipeline.DiffusionModel;
 import sdtrainer.train.optim.Optimizers;
@@ -265,21 +267,35 @@ public final class Trainer {
         this.sampleSteps = steps;
     }
 
+    /** What {@code bench} measured: per-phase totals in ms, matrix-product FLOPs of one step, and the op profile or null. */
+    public record Benchmark(Map<String, Double> phasesMs, long flopsPerStep, OpProfile profile) {}
+
     /**
      * {@code bench}: times {@code steps} real training steps on {@code batch} after {@code warmup} untimed ones,
-     * each phase synchronised. Returns the per-phase totals in milliseconds.
+     * each phase synchronised; then one more that counts its FLOPs and, if {@code profileSteps} > 0, that many
+     * more under libtorch's profiler (both untimed: counting and profiling slow every op).
      */
-    public static Map<String, Double> benchmark(TrainConfig cfg, DiffusionModel sd, Network network, List<Sample> batch,
-                                                int warmup, int steps) {
+    public static Benchmark benchmark(TrainConfig cfg, DiffusionModel sd, Network network, List<Sample> batch,
+                                      int warmup, int steps, int profileSteps, Path trace) throws IOException {
         Trainables trainables = Trainables.of(cfg, sd, network);
         Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerArgs(), trainables.groups());
         TrainStep step = new TrainStep(parts(cfg, sd, trainables, recipe(cfg, sd), optimizer, null,
                 new RunRandom(cfg.seed().orElse(0))), 0);
         StepTimer timer = new StepTimer();
-        for (int i = 0; i < warmup + steps; i++) {
+        int i = 0;
+        for (; i < warmup + steps; i++) {
             if (i == warmup) timer.reset();
             step.run(StepBatch.split(0, i, batch, batch.size()), timer);
         }
-        return timer.totalsMs();
+        Map<String, Double> phases = new LinkedHashMap<>(timer.totalsMs());
+        long flops;
+        try (Flops count = Flops.count()) { // untimed: the count asks libtorch about every layer's input
+            step.run(StepBatch.split(0, i++, batch, batch.size()), StepTimer.OFF);
+            flops = count.total();
+        }
+        if (profileSteps == 0) return new Benchmark(phases, flops, null);
+        OpProfile.start();
+        for (int end = i + profileSteps; i < end; i++) step.run(StepBatch.split(0, i, batch, batch.size()), StepTimer.OFF);
+        return new Benchmark(phases, flops, OpProfile.stop(trace, profileSteps));
     }
 }

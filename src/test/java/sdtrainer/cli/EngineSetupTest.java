@@ -65,18 +65,32 @@ class EngineSetupTest {
     }
 
     @Test
-    void noThreadCountOnCpuTakesHalfTheCpusSoABusyCoreDoesNotStallEveryOperator() {
+    void noThreadCountOnCpuTakesOneThreadPerPhysicalCore() {
         EngineSetup.start(Optional.of("cpu"), 0); // loads the natives
         int before = JniUtils.getNumThreads();
         try {
-            JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
+            JniUtils.setNumThreads(1);
             EngineInfo info = EngineSetup.start(Optional.of("cpu"), 0);
-            assertEquals(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), info.intraOpThreads());
-            assertEquals(1, EngineSetup.defaultCpuThreads(1));
-            assertEquals(1, EngineSetup.defaultCpuThreads(2));
-            assertEquals(8, EngineSetup.defaultCpuThreads(16));
+            assertEquals(EngineSetup.defaultCpuThreads(), info.intraOpThreads());
+            assertEquals(8, EngineSetup.defaultCpuThreads(16, 8), "SMT pairs count once");
+            assertEquals(2, EngineSetup.defaultCpuThreads(2, 32), "no more than the CPUs this process may use");
+            assertEquals(4, EngineSetup.defaultCpuThreads(4, 0), "all CPUs where the topology is unknown");
+            assertEquals(1, EngineSetup.defaultCpuThreads(1, 1));
         } finally {
             JniUtils.setNumThreads(before);
         }
+    }
+
+    @Test
+    void physicalCoresAreTheDistinctPackageCorePairs(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String[][] cpus = {{"0", "0"}, {"0", "1"}, {"0", "0"}, {"0", "1"}, {"1", "0"}}; // 2 SMT pairs, one core on package 1
+        for (int i = 0; i < cpus.length; i++) {
+            java.nio.file.Path t = java.nio.file.Files.createDirectories(dir.resolve("cpu" + i).resolve("topology"));
+            java.nio.file.Files.writeString(t.resolve("physical_package_id"), cpus[i][0] + "\n");
+            java.nio.file.Files.writeString(t.resolve("core_id"), cpus[i][1] + "\n");
+        }
+        java.nio.file.Files.createDirectories(dir.resolve("cpufreq"));
+        assertEquals(3, EngineSetup.physicalCores(dir));
+        assertEquals(0, EngineSetup.physicalCores(dir.resolve("missing")));
     }
 }

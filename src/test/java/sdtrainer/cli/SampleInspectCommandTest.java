@@ -120,6 +120,33 @@ class SampleInspectCommandTest {
         }
     }
 
+    /** --profile lists libtorch's operators of 2 extra steps: the UNet's convolutions among them, self within total. */
+    @Test
+    void benchProfileListsTheTopOperatorsAndTheFlopRate() throws Exception {
+        assumeTrue(Files.isDirectory(FIXTURE));
+        Run r = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",
+                "--profile", "5", "--json", "--device", "cpu", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(json.get("gflop_per_step").asDouble() > 0 && json.get("gflop_per_second").asDouble() > 0, r.out());
+        var profile = json.get("profile");
+        assertEquals(2, profile.get("steps").asInt());
+        assertEquals(5, profile.get("top").size());
+        assertTrue(profile.get("top_level_calls_per_step").asDouble() > 100, r.out());
+        assertTrue(profile.get("op_calls_per_step").asDouble() >= profile.get("top_level_calls_per_step").asDouble());
+        double previous = Double.MAX_VALUE;
+        for (var op : profile.get("top")) {
+            double self = op.get("self_ms_per_step").asDouble();
+            assertTrue(self <= previous && self <= op.get("total_ms_per_step").asDouble() + 1e-9, op.toString());
+            previous = self;
+        }
+        Run text = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",
+                "--profile", "--device", "cpu", "--threads", "1");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("calls into libtorch"), text.out());
+        assertTrue(text.out().lines().anyMatch(l -> l.trim().startsWith("aten::")), text.out());
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
