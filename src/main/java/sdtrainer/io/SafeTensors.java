@@ -248,12 +248,20 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * Loads a tensor into a new array that owns its memory (copied out of the read-only mapping, so
-     * in-place ops are safe). Floating types come back as float32 (F16/BF16/F64 converted in Java),
-     * integers and booleans keep their type except I16, which becomes INT32 (DJL's INT16 aborts the JVM).
+     * Loads a tensor into a new array that owns its memory, so in-place ops are safe. Floating types come back
+     * as float32 (F16/BF16/F64 converted in Java), integers and booleans keep their type except I16, which
+     * becomes INT32 (DJL's INT16 aborts the JVM). A tensor the engine takes as stored is read from the file
+     * straight into the array's memory (libtorch uses the direct buffer as is), so no mapping holds the
+     * file's pages in this process's memory beside the weights.
      */
     public NDArray load(String name, NDManager manager) throws IOException {
-        return read(name).toNDArray(manager);
+        TensorInfo t = require(name);
+        DType dtype = DType.valueOf(t.dtype());
+        if (!TensorData.engineTakesAsStored(dtype)) return read(name).toNDArray(manager);
+        ByteBuffer direct = ByteBuffer.allocateDirect(Math.toIntExact(t.end() - t.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(file, channel, direct, t.begin());
+        direct.flip();
+        return TensorData.wrap(dtype, t.shape(), direct, manager);
     }
 
     private TensorInfo require(String name) throws TensorFileException {

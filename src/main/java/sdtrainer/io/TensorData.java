@@ -146,7 +146,17 @@ public record TensorData(DType dtype, long[] shape, ByteBuffer data) {
         }
         ByteBuffer direct = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.LITTLE_ENDIAN);
         direct.put(data()).flip();
-        return manager.create(direct, s, engineType(dtype));
+        return wrap(dtype, shape, direct, manager);
+    }
+
+    /** Whether the engine takes this dtype's bytes as stored (F32 and the integer types but I16). */
+    static boolean engineTakesAsStored(DType d) {
+        return d != DType.I16 && !(d.isFloating() && d != DType.F32);
+    }
+
+    /** An engine array over {@code direct} itself (libtorch keeps the buffer as its storage, no copy). */
+    static NDArray wrap(DType d, long[] shape, ByteBuffer direct, NDManager manager) {
+        return manager.create(direct, new Shape(shape), engineType(d));
     }
 
     /** Copies an engine array (any device, any layout) into Java memory; BFLOAT16 and INT16 arrays are refused. */

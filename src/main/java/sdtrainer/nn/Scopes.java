@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /** Scope hand-over for computations that free their own intermediates. */
 public final class Scopes {
@@ -33,5 +34,17 @@ public final class Scopes {
      */
     public static NDArray inference(Supplier<NDArray> body) {
         return JniUtils.isGradMode() ? body.get() : compute(body);
+    }
+
+    /**
+     * {@code f(x)} in its own scope as {@link #inference}; with autograd off, {@code x} (an intermediate the caller
+     * owns and no longer needs) is freed as soon as the result exists, so a chain of blocks holds two activations
+     * at a time, not all of them. With autograd on, x stays for the backward.
+     */
+    public static NDArray advance(NDArray x, UnaryOperator<NDArray> f) {
+        if (JniUtils.isGradMode()) return f.apply(x);
+        NDArray next = compute(() -> f.apply(x));
+        x.close();
+        return next;
     }
 }

@@ -1,10 +1,12 @@
 package sdtrainer.pipeline;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import sdtrainer.diffusion.ClassifierFreeGuidance;
 import sdtrainer.diffusion.GaussianSource;
@@ -13,7 +15,9 @@ import sdtrainer.diffusion.Samplers;
 import sdtrainer.model.unet.UNet2DConditionModel;
 import sdtrainer.model.vae.AutoencoderKL;
 import sdtrainer.nn.NoGrad;
+import sdtrainer.log.MemoryStats;
 import sdtrainer.nn.Noise;
+import sdtrainer.nn.Scopes;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,8 +74,9 @@ public final class TextToImage {
             NDArray images = decodeToUnit(sd, out);
             out.close();
             long t3 = System.nanoTime();
-            LOG.info(String.format(Locale.ROOT, "sample %dx%d x%d, %s: text %.0f ms, denoise %.3f s/step (%d steps), decode %.0f ms",
-                    r.width(), r.height(), b, r.sampler(), (t1 - t0) / 1e6, (t2 - t1) / 1e9 / r.steps(), r.steps(), (t3 - t2) / 1e6));
+            LOG.info(String.format(Locale.ROOT, "sample %dx%d x%d, %s: text %.0f ms, denoise %.3f s/step (%d steps), decode %.0f ms, peak RSS %.0f MiB",
+                    r.width(), r.height(), b, r.sampler(), (t1 - t0) / 1e6, (t2 - t1) / 1e9 / r.steps(), r.steps(), (t3 - t2) / 1e6,
+                    MemoryStats.peakRssMb()));
             return images;
         }
     }
@@ -141,9 +146,18 @@ public final class TextToImage {
 
     public static NDArray decodeToUnit(AutoencoderKL vae, NDArray latents) {
         try (NoGrad ignored = new NoGrad()) {
-            NDArray z = latents.div(vae.config.scalingFactor()).toType(vae.dataType(), false);
-            NDArray decoded = vae.decode(z).toType(DataType.FLOAT32, false);
-            return decoded.div(2f).add(0.5f).clip(0f, 1f);
+            // one image at a time (diffusers' VAE slicing): the decoder's full-resolution activations are the
+            // peak of a sample run, and each image's decode is independent of the others
+            NDList images = new NDList();
+            for (long i = 0; i < latents.getShape().get(0); i++) {
+                NDArray one = latents.get(new NDIndex("{}:{}", i, i + 1));
+                images.add(Scopes.compute(() -> {
+                    NDArray z = one.div(vae.config.scalingFactor()).toType(vae.dataType(), false);
+                    NDArray decoded = vae.decode(z).toType(DataType.FLOAT32, false);
+                    return decoded.div(2f).add(0.5f).clip(0f, 1f);
+                }));
+            }
+            return images.size() == 1 ? images.get(0) : NDArrays.concat(images, 0);
         }
     }
 }

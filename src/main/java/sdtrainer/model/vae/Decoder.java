@@ -6,6 +6,7 @@ import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
 import sdtrainer.nn.Ops;
+import sdtrainer.nn.Scopes;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,8 +36,8 @@ public final class Decoder extends Module {
     }
 
     public NDArray forward(NDArray z) {
-        NDArray h = mid_block.forward(conv_in.forward(z));
-        for (UpDecoderBlock2D b : up_blocks) h = b.forward(h);
-        return conv_out.forward(Ops.silu(conv_norm_out.forward(h)));
+        NDArray h = Scopes.advance(conv_in.forward(z), mid_block::forward);
+        for (UpDecoderBlock2D b : up_blocks) h = Scopes.advance(h, b::forward);
+        return Scopes.advance(h, x -> conv_out.forward(Ops.silu(conv_norm_out.forward(x))));
     }
 }

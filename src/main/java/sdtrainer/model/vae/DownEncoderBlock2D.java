@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import sdtrainer.model.unet.Downsample2D;
 import sdtrainer.model.unet.ResnetBlock2D;
 import sdtrainer.nn.Module;
+import sdtrainer.nn.Scopes;
 import sdtrainer.nn.ModuleList;
 
 /** diffusers DownEncoderBlock2D: resnets without time embedding, then the asymmetric-pad downsampler. */
@@ -19,7 +20,9 @@ public final class DownEncoderBlock2D extends Module {
     }
 
     public NDArray forward(NDArray h) {
-        for (ResnetBlock2D r : resnets) h = r.forward(h, null);
-        return downsamplers == null ? h : downsamplers.get(0).forward(h);
+        // the block's input is the caller's: only what the block made is freed as it goes
+        NDArray in = h;
+        for (ResnetBlock2D r : resnets) h = h == in ? r.forward(h, null) : Scopes.advance(h, x -> r.forward(x, null));
+        return downsamplers == null ? h : Scopes.advance(h, downsamplers.get(0)::forward);
     }
 }

@@ -6,6 +6,7 @@ import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
 import sdtrainer.nn.Ops;
+import sdtrainer.nn.Scopes;
 
 /** diffusers Encoder: image to the 2 x latent_channels moments (mean, logvar) before quant_conv. */
 public final class Encoder extends Module {
@@ -31,8 +32,8 @@ public final class Encoder extends Module {
 
     public NDArray forward(NDArray x) {
         NDArray h = conv_in.forward(x);
-        for (DownEncoderBlock2D b : down_blocks) h = b.forward(h);
-        h = mid_block.forward(h);
-        return conv_out.forward(Ops.silu(conv_norm_out.forward(h)));
+        for (DownEncoderBlock2D b : down_blocks) h = Scopes.advance(h, b::forward);
+        h = Scopes.advance(h, mid_block::forward);
+        return Scopes.advance(h, y -> conv_out.forward(Ops.silu(conv_norm_out.forward(y))));
     }
 }
