@@ -1,5 +1,7 @@
 package sdtrainer;
 
+import java.util.Optional;
+
 import sdtrainer.cli.TrainCommand;
 
 /** Entry point of {@code java -jar sd-trainer.jar}. */
@@ -9,6 +11,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(TrainCommand.newCommandLine().execute(args));
+        Optional<Integer> relaunched = AllocatorLaunch.relaunch(args);
+        System.exit(relaunched.orElseGet(() -> TrainCommand.newCommandLine().execute(args)));
     }
 }

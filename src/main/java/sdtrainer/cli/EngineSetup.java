@@ -63,8 +63,18 @@ public final class EngineSetup {
         }
         EngineInfo info = new EngineInfo(engine.getVersion(), flavor, libraryPath, resolved,
                 JniUtils.getNumThreads(), JniUtils.getNumInteropThreads());
-        LOG.info("{}", info);
+        LOG.info("{}, allocator {}", info, allocator(System.getenv("LD_PRELOAD")));
         return info;
+    }
+
+    /** The malloc this process runs with: a preloaded tcmalloc/jemalloc (see sdtrainer.AllocatorLaunch) or glibc's. */
+    static String allocator(String preload) {
+        if (preload != null) {
+            for (String lib : preload.split(":")) {
+                if (lib.contains("tcmalloc") || lib.contains("jemalloc")) return Path.of(lib).getFileName().toString();
+            }
+        }
+        return "glibc";
     }
 
     /**

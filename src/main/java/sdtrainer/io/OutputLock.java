@@ -80,7 +80,7 @@ public final class OutputLock implements AutoCloseable {
                 continue;
             }
             Optional<String> previous = read(channel);
-            String content = "pid " + ProcessHandle.current().pid() + " on " + host() + ", started " + Instant.now()
+            String content = "pid " + sdtrainer.AllocatorLaunch.userPid() + " on " + host() + ", started " + Instant.now()
                     + "\n";
             channel.truncate(0);
             channel.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)), 0);
