@@ -68,14 +68,15 @@ public final class AllocatorLaunch {
         List<String> command = new ArrayList<>();
         command.add(info.command().get());
         command.addAll(List.of(info.arguments().get()));
-        ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+        // stdin: a pipe that closes when this process dies (see haltWithParent); no command reads stdin
+        ProcessBuilder pb = new ProcessBuilder(command).inheritIO().redirectInput(ProcessBuilder.Redirect.PIPE);
         pb.environment().putAll(add.get());
         try {
             Process child = pb.start();
             // SIGINT/SIGTERM of this process alone reach the run as SIGTERM (it stops after its step and saves);
             // the exit waits for that, as it would without the relaunch
             Thread stop = new Thread(() -> {
-                child.destroy();
+                child.toHandle().destroy(); // SIGTERM; Process.destroy would also close the stdin pipe
                 try {
                     child.waitFor();
                 } catch (InterruptedException e) {
@@ -99,25 +100,23 @@ public final class AllocatorLaunch {
     }
 
     /**
-     * In the relaunched process: a SIGKILL of the launching process (which runs no hook) kills this one too,
-     * within 50 ms. Its death is seen as this process's reparenting, which the kernel does at once (a killed
-     * launcher stays a zombie, alive to Java, until someone reaps it).
+     * In the relaunched process: a SIGKILL of the launching process (which runs no hook) kills this one too, at
+     * once. Its stdin is a pipe the launcher holds open and never writes; the kernel closes it when the launcher
+     * dies, however it dies.
      */
     private static void haltWithParent() {
-        ProcessHandle.current().parent().ifPresent(launcher -> {
-            Thread watch = new Thread(() -> {
-                try {
-                    while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L) == launcher.pid()) {
-                        Thread.sleep(50);
-                    }
-                } catch (InterruptedException e) {
-                    return;
+        Thread watch = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // the launcher writes nothing; read on until the end of the pipe
                 }
-                Runtime.getRuntime().halt(137);
-            }, "sd-trainer-launcher-watch");
-            watch.setDaemon(true);
-            watch.start();
-        });
+            } catch (java.io.IOException e) {
+                // a broken pipe is the launcher's end too
+            }
+            Runtime.getRuntime().halt(137);
+        }, "sd-trainer-launcher-watch");
+        watch.setDaemon(true);
+        watch.start();
     }
 
     /** The pid the user started: the launching process when this one is its relaunch, else this one. */

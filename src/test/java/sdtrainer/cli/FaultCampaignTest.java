@@ -767,8 +767,10 @@ class FaultCampaignTest {
         try {
             // the first save made run/unet/; kill while a later one is being assembled beside it
             waitFor(run, p, () -> Files.isDirectory(p.output().resolve("unet")) && saving(p));
+            List<ProcessHandle> tree = run.descendants().toList(); // the jar's relaunch with tcmalloc, if any
             run.destroyForcibly();
             assertTrue(run.waitFor(60, TimeUnit.SECONDS));
+            for (ProcessHandle h : tree) h.onExit().get(60, TimeUnit.SECONDS); // it follows its launcher
         } finally {
             run.destroyForcibly();
         }
