@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import java.util.function.UnaryOperator;
+
 /**
  * The kernels the blocks use that DJL has no single op for. Attention and normalisation each go
  * through one method here, so a fused kernel can replace them without touching any block.
@@ -110,6 +112,19 @@ public final class Ops {
                 ? castKeepingGrad(castKeepingGrad(scores, DataType.FLOAT32).softmax(-1), dt)
                 : scores.softmax(-1);
         return probs.matMul(vh);
+    }
+
+    /**
+     * {@code body} on x in channels-last memory order, its result back in the default order (the values are the
+     * same; only the kernels libtorch picks differ): on CPU, oneDNN's convolutions of few channels at full
+     * resolution run faster on NHWC. Used for the VAE encode, whose inputs and outputs are plain arrays.
+     */
+    public static NDArray inChannelsLast(NDArray x, UnaryOperator<NDArray> body) {
+        NDArray nhwc = fusedKernels && !x.getDevice().isGpu() ? TorchScriptKernels.channelsLast(x) : null;
+        if (nhwc == null) return body.apply(x);
+        NDArray out = body.apply(nhwc);
+        NDArray plain = TorchScriptKernels.contiguous(out);
+        return plain != null ? plain : out;
     }
 
     /** Nearest-neighbour 2x upsampling of [N, C, H, W]. */

@@ -33,6 +33,10 @@ final class TorchScriptKernels {
             "    return torch.scaled_dot_product_attention(q, k, v, mask)",
             "  def group_norm(self: __torch__.Kernels, x: Tensor, weight: Tensor, bias: Tensor, groups: Tensor, eps: Tensor) -> Tensor:",
             "    return torch.group_norm(x, int(groups), weight, bias, float(eps), True)",
+            "  def channels_last(self: __torch__.Kernels, x: Tensor) -> Tensor:",
+            "    return torch.contiguous(x, memory_format=2)",
+            "  def contiguous(self: __torch__.Kernels, x: Tensor) -> Tensor:",
+            "    return torch.contiguous(x)",
             "  def silu(self: __torch__.Kernels, x: Tensor) -> Tensor:",
             "    return torch.silu(x)",
             "");
@@ -47,7 +51,7 @@ final class TorchScriptKernels {
         }
     }
 
-    private static final String[] METHODS = {"attention", "masked_attention", "group_norm", "silu"};
+    private static final String[] METHODS = {"attention", "masked_attention", "group_norm", "silu", "channels_last", "contiguous"};
 
     /** Loaded on first use, once per JVM (class initialisation is lazy and thread-safe); null if it failed. */
     private static final class Loaded {
@@ -72,6 +76,16 @@ final class TorchScriptKernels {
         Kernels kernels = Loaded.KERNELS;
         if (kernels == null) return null;
         return call("group_norm", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
+    }
+
+    /** x in channels-last memory order (same values and shape); null when the kernels cannot be loaded. */
+    static NDArray channelsLast(NDArray x) {
+        return call("channels_last", x);
+    }
+
+    /** x in the default (row-major) memory order; null when the kernels cannot be loaded. */
+    static NDArray contiguous(NDArray x) {
+        return call("contiguous", x);
     }
 
     /** torch.silu (one kernel, where x * sigmoid(x) takes two); null when the kernels cannot be loaded. */

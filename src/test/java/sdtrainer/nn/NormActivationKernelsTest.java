@@ -60,6 +60,28 @@ class NormActivationKernelsTest {
         }
     }
 
+    /** A block run in channels-last order gives the plain-order result, in plain order (element by element). */
+    @Test
+    void channelsLastGivesThePlainResultBack() {
+        try (NDManager m = NDManager.newBaseManager(); NoGrad ignored = new NoGrad()) {
+            Noise n = new Noise(9);
+            Conv2d conv = new Conv2d(3, 32, 3, 1, 1);
+            GroupNorm norm = new GroupNorm(8, 32, 1e-6f);
+            for (Module mod : new Module[] {conv, norm}) {
+                mod.namedParameters().values().forEach(p -> p.set(n.gaussian(m, p.shape(), m.getDevice())));
+            }
+            NDArray x = n.gaussian(m, new Shape(2, 3, 16, 12), m.getDevice());
+            java.util.function.UnaryOperator<NDArray> block = a -> Ops.silu(norm.forward(conv.forward(a)));
+            float[] plain = block.apply(x).toFloatArray();
+            NDArray last = Ops.inChannelsLast(x, block);
+            assertEquals(new Shape(2, 32, 16, 12), last.getShape());
+            float[] got = last.toFloatArray();
+            float err = 0;
+            for (int i = 0; i < plain.length; i++) err = Math.max(err, Math.abs(plain[i] - got[i]));
+            assertEquals(0f, err, 1e-5f, "max abs difference");
+        }
+    }
+
     @Test
     void withoutGradModeNoGraphIsBuilt() {
         try (NDManager m = NDManager.newBaseManager(); NoGrad ignored = new NoGrad()) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import sdtrainer.nn.Conv2d;
 import sdtrainer.nn.Module;
+import sdtrainer.nn.Ops;
 
 /** diffusers AutoencoderKL: encoder + quant_conv to a diagonal Gaussian, post_quant_conv + decoder back. */
 public final class AutoencoderKL extends Module {
@@ -35,7 +36,7 @@ public final class AutoencoderKL extends Module {
 
     /** Encodes images in [-1, 1], [B, 3, H, W] with H, W divisible by the downsampling factor. */
     public Posterior encode(NDArray image) {
-        NDList moments = quant_conv.forward(encoder.forward(image)).split(2, 1);
+        NDList moments = Ops.inChannelsLast(image, x -> quant_conv.forward(encoder.forward(x))).split(2, 1);
         return new Posterior(moments.get(0), moments.get(1).clip(-30f, 20f));
     }
 
