@@ -19,6 +19,8 @@ import java.util.function.Predicate;
  */
 public final class AllocatorLaunch {
     static final String VARIABLE = "SD_TRAINER_ALLOCATOR";
+    /** Set (to anything): the relaunch runs without the class-data archive ({@link ClassArchive}). */
+    static final String NO_ARCHIVE = "SD_TRAINER_NO_CLASS_ARCHIVE";
     /** Set in the relaunched process, so it does not relaunch again. */
     static final String CHILD = "SD_TRAINER_ALLOCATOR_PRELOADED";
     static final List<String> CANDIDATES = List.of(
@@ -65,8 +67,11 @@ public final class AllocatorLaunch {
         Optional<Map<String, String>> add = plan(System.getenv(), System.getProperty("os.name", ""), args, Files::isRegularFile);
         ProcessHandle.Info info = ProcessHandle.current().info();
         if (add.isEmpty() || info.command().isEmpty() || info.arguments().isEmpty()) return Optional.empty();
+        Optional<ClassArchive> classes = System.getenv().containsKey(NO_ARCHIVE) ? Optional.empty()
+                : ClassArchive.forThisJar(System.getenv());
         List<String> command = new ArrayList<>();
         command.add(info.command().get());
+        classes.ifPresent(c -> command.addAll(c.jvmOptions()));
         command.addAll(List.of(info.arguments().get()));
         // stdin: a pipe that closes when this process dies (see haltWithParent); no command reads stdin
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO().redirectInput(ProcessBuilder.Redirect.PIPE);
@@ -85,6 +90,7 @@ public final class AllocatorLaunch {
             });
             Runtime.getRuntime().addShutdownHook(stop);
             int code = child.waitFor();
+            classes.ifPresent(c -> c.settle(code));
             try {
                 Runtime.getRuntime().removeShutdownHook(stop);
             } catch (IllegalStateException shuttingDown) {
