@@ -26,7 +26,8 @@ record ClassArchive(Path archive, Path fresh) {
             Path jar = Path.of(ClassArchive.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (!Files.isRegularFile(jar) || !jar.toString().endsWith(".jar")) return Optional.empty();
             String cache = env.getOrDefault("XDG_CACHE_HOME", "");
-            Path dir = cache.isEmpty() ? Path.of(System.getProperty("user.home"), ".cache", "sd-trainer") : Path.of(cache, "sd-trainer");
+            Path dir = cache.isEmpty() ? Path.of(System.getProperty("user.home", ""), ".cache", "sd-trainer") : Path.of(cache, "sd-trainer");
+            if (!dir.isAbsolute()) return Optional.empty(); // no home (user.home "?"): never a folder in the working directory
             String id = Integer.toHexString(jar.toAbsolutePath().toString().hashCode()) + "-" + Files.size(jar) + "-"
                     + Files.getLastModifiedTime(jar).toMillis();
             Path archive = dir.resolve("classes-" + id + ".jsa");
