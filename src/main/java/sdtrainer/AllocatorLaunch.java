@@ -39,7 +39,7 @@ public final class AllocatorLaunch {
             return Optional.empty();
         }
         String preload = env.getOrDefault("LD_PRELOAD", "");
-        if (preload.contains("tcmalloc") || preload.contains("jemalloc")) return Optional.empty();
+        if (preloaded(preload).isPresent()) return Optional.empty();
         for (String a : args) {
             // no engine work: not worth a second JVM start
             if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) return Optional.empty();
@@ -123,6 +123,15 @@ public final class AllocatorLaunch {
         }, "sd-trainer-launcher-watch");
         watch.setDaemon(true);
         watch.start();
+    }
+
+    /** The file name of the tcmalloc or jemalloc in an {@code LD_PRELOAD} list (null: none), or empty. */
+    public static Optional<String> preloaded(String preload) {
+        if (preload == null) return Optional.empty();
+        for (String lib : preload.split(":")) {
+            if (lib.contains("tcmalloc") || lib.contains("jemalloc")) return Optional.of(Path.of(lib).getFileName().toString());
+        }
+        return Optional.empty();
     }
 
     /** The pid the user started: the launching process when this one is its relaunch, else this one. */

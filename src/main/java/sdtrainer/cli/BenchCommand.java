@@ -179,12 +179,12 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("top_level_calls_per_step", (double) p.topLevelCalls() / p.steps());
         out.put("op_calls_per_step", (double) p.allCalls() / p.steps());
         List<Map<String, Object>> top = new ArrayList<>();
-        for (OpProfile.Op op : p.ops().subList(0, Math.min(profileTop, p.ops().size()))) {
+        for (OpProfile.PerStep op : p.topPerStep(profileTop)) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("name", op.name());
-            o.put("calls_per_step", (double) op.calls() / p.steps());
-            o.put("self_ms_per_step", op.selfMs() / p.steps());
-            o.put("total_ms_per_step", op.totalMs() / p.steps());
+            o.put("calls_per_step", op.calls());
+            o.put("self_ms_per_step", op.selfMs());
+            o.put("total_ms_per_step", op.totalMs());
             top.add(o);
         }
         out.put("top", top);
@@ -196,10 +196,9 @@ public final class BenchCommand implements Callable<Integer> {
                 + "into libtorch (host and autograd engine), %.0f operators in all%n", p.steps(),
                 (double) p.topLevelCalls() / p.steps(), (double) p.allCalls() / p.steps());
         pw.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "operator", "calls", "self ms", "total ms");
-        for (OpProfile.Op op : p.ops().subList(0, Math.min(profileTop, p.ops().size()))) {
+        for (OpProfile.PerStep op : p.topPerStep(profileTop)) {
             String name = op.name().length() > 44 ? op.name().substring(0, 41) + "..." : op.name();
-            pw.printf(Locale.ROOT, "  %-44s %9.0f %9.1f %9.1f%n", name, (double) op.calls() / p.steps(),
-                    op.selfMs() / p.steps(), op.totalMs() / p.steps());
+            pw.printf(Locale.ROOT, "  %-44s %9.0f %9.1f %9.1f%n", name, op.calls(), op.selfMs(), op.totalMs());
         }
     }
 }

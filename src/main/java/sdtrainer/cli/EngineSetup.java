@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.jni.LibUtils;
+import sdtrainer.AllocatorLaunch;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -63,18 +64,8 @@ public final class EngineSetup {
         }
         EngineInfo info = new EngineInfo(engine.getVersion(), flavor, libraryPath, resolved,
                 JniUtils.getNumThreads(), JniUtils.getNumInteropThreads());
-        LOG.info("{}, allocator {}", info, allocator(System.getenv("LD_PRELOAD")));
+        LOG.info("{}, allocator {}", info, AllocatorLaunch.preloaded(System.getenv("LD_PRELOAD")).orElse("glibc"));
         return info;
-    }
-
-    /** The malloc this process runs with: a preloaded tcmalloc/jemalloc (see sdtrainer.AllocatorLaunch) or glibc's. */
-    static String allocator(String preload) {
-        if (preload != null) {
-            for (String lib : preload.split(":")) {
-                if (lib.contains("tcmalloc") || lib.contains("jemalloc")) return Path.of(lib).getFileName().toString();
-            }
-        }
-        return "glibc";
     }
 
     /**

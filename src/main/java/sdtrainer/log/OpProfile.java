@@ -79,6 +79,15 @@ public record OpProfile(List<Op> ops, long topLevelCalls, int steps) {
         return new OpProfile(List.copyOf(ops), topLevel, steps);
     }
 
+    /** One operator's figures averaged over the profiled steps. */
+    public record PerStep(String name, double calls, double selfMs, double totalMs) {}
+
+    /** The {@code n} operators of most self time, their figures per profiled step. */
+    public List<PerStep> topPerStep(int n) {
+        return ops.stream().limit(n).map(o -> new PerStep(o.name(), (double) o.calls() / steps, o.selfMs() / steps,
+                o.totalMs() / steps)).toList();
+    }
+
     public long allCalls() {
         return ops.stream().mapToLong(Op::calls).sum();
     }

@@ -41,7 +41,7 @@ public final class Flops implements AutoCloseable {
     static void add(long forward, Parameter weight, boolean adapted) {
         Flops f = open;
         if (f == null) return;
-        boolean trains = weight != null && weight.get().hasGradient();
+        boolean trains = weight != null && weight.isTrainable();
         f.total += forward + (trains ? forward : 0) + (f.upstreamTrains ? forward : 0);
         f.upstreamTrains |= trains || adapted;
     }

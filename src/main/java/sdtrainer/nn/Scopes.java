@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 
+import java.util.List;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -37,14 +38,18 @@ public final class Scopes {
     }
 
     /**
-     * {@code f(x)} in its own scope as {@link #inference}; with autograd off, {@code x} (an intermediate the caller
-     * owns and no longer needs) is freed as soon as the result exists, so a chain of blocks holds two activations
-     * at a time, not all of them. With autograd on, x stays for the backward.
+     * The blocks applied in order to {@code input}, each in its own scope as {@link #inference}; with autograd off,
+     * each intermediate is freed as soon as the next block's output exists, so a chain holds two activations at a
+     * time, not all of them. {@code input} is the caller's and stays. With autograd on, everything stays for the
+     * backward.
      */
-    public static NDArray advance(NDArray x, UnaryOperator<NDArray> f) {
-        if (JniUtils.isGradMode()) return f.apply(x);
-        NDArray next = compute(() -> f.apply(x));
-        x.close();
-        return next;
+    public static NDArray chain(NDArray input, List<UnaryOperator<NDArray>> blocks) {
+        NDArray h = input;
+        for (UnaryOperator<NDArray> f : blocks) {
+            NDArray x = h;
+            h = inference(() -> f.apply(x));
+            if (x != input && !JniUtils.isGradMode()) x.close();
+        }
+        return h;
     }
 }

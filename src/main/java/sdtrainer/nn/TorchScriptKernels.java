@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * libtorch kernels that DJL has no op for (fused attention, group norm, SiLU), reached through a TorchScript module written here by hand (see
- * {@link TorchScriptModule}), so no Python is needed. With autograd on, calls go through DJL's module forward in
+ * libtorch kernels that DJL has no op for (fused attention, group norm, SiLU, memory-format changes), reached
+ * through a TorchScript module written here by hand (see {@link TorchScriptModule}), so no Python is needed. With autograd on, calls go through DJL's module forward in
  * training mode and so stay in the autograd graph. The module has no parameters, so one instance serves every device.
  */
 final class TorchScriptKernels {

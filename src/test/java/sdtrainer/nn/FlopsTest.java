@@ -19,7 +19,7 @@ class FlopsTest {
             for (Module mod : new Module[] {conv, frozen, trained}) {
                 mod.namedParameters().values().forEach(p -> p.set(m.randomNormal(p.shape())));
             }
-            trained.weight.get().setRequiresGradient(true);
+            trained.setRequiresGrad(true);
             NDArray x = m.randomNormal(new Shape(2, 3, 16, 16));
             long convFlops = 2L * (2 * 8 * 8 * 8) * 3 * 3 * 3;
             long frozenFlops = 2L * (2 * 64 * 5) * 8, trainedFlops = 2L * (2 * 64 * 4) * 5;

@@ -11,6 +11,7 @@ import sdtrainer.nn.Scopes;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** diffusers Decoder: latent (after post_quant_conv) to image. */
 public final class Decoder extends Module {
@@ -36,8 +37,9 @@ public final class Decoder extends Module {
     }
 
     public NDArray forward(NDArray z) {
-        NDArray h = Scopes.advance(conv_in.forward(z), mid_block::forward);
-        for (UpDecoderBlock2D b : up_blocks) h = Scopes.advance(h, b::forward);
-        return Scopes.advance(h, x -> conv_out.forward(Ops.silu(conv_norm_out.forward(x))));
+        List<UnaryOperator<NDArray>> blocks = new ArrayList<>(List.of(conv_in::forward, mid_block::forward));
+        for (UpDecoderBlock2D b : up_blocks) blocks.add(b::forward);
+        blocks.add(h -> conv_out.forward(Ops.silu(conv_norm_out.forward(h))));
+        return Scopes.chain(z, blocks);
     }
 }

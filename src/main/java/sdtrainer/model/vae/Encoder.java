@@ -8,6 +8,10 @@ import sdtrainer.nn.ModuleList;
 import sdtrainer.nn.Ops;
 import sdtrainer.nn.Scopes;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
 /** diffusers Encoder: image to the 2 x latent_channels moments (mean, logvar) before quant_conv. */
 public final class Encoder extends Module {
     final Conv2d conv_in, conv_out;
@@ -31,9 +35,10 @@ public final class Encoder extends Module {
     }
 
     public NDArray forward(NDArray x) {
-        NDArray h = conv_in.forward(x);
-        for (DownEncoderBlock2D b : down_blocks) h = Scopes.advance(h, b::forward);
-        h = Scopes.advance(h, mid_block::forward);
-        return Scopes.advance(h, y -> conv_out.forward(Ops.silu(conv_norm_out.forward(y))));
+        List<UnaryOperator<NDArray>> blocks = new ArrayList<>(List.of(conv_in::forward));
+        for (DownEncoderBlock2D b : down_blocks) blocks.add(b::forward);
+        blocks.add(mid_block::forward);
+        blocks.add(h -> conv_out.forward(Ops.silu(conv_norm_out.forward(h))));
+        return Scopes.chain(x, blocks);
     }
 }

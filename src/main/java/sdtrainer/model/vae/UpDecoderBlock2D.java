@@ -4,8 +4,12 @@ import ai.djl.ndarray.NDArray;
 import sdtrainer.model.unet.ResnetBlock2D;
 import sdtrainer.model.unet.Upsample2D;
 import sdtrainer.nn.Module;
-import sdtrainer.nn.Scopes;
 import sdtrainer.nn.ModuleList;
+import sdtrainer.nn.Scopes;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** diffusers UpDecoderBlock2D: resnets without time embedding or skips, then an optional upsampler. */
 public final class UpDecoderBlock2D extends Module {
@@ -20,9 +24,9 @@ public final class UpDecoderBlock2D extends Module {
     }
 
     public NDArray forward(NDArray h) {
-        // the block's input is the caller's: only what the block made is freed as it goes
-        NDArray in = h;
-        for (ResnetBlock2D r : resnets) h = h == in ? r.forward(h, null) : Scopes.advance(h, x -> r.forward(x, null));
-        return upsamplers == null ? h : Scopes.advance(h, upsamplers.get(0)::forward);
+        List<UnaryOperator<NDArray>> blocks = new ArrayList<>();
+        for (ResnetBlock2D r : resnets) blocks.add(x -> r.forward(x, null));
+        if (upsamplers != null) blocks.add(upsamplers.get(0)::forward);
+        return Scopes.chain(h, blocks);
     }
 }
