@@ -23,6 +23,7 @@ public final class Checkpointing {
     private final List<Segment> segments = new ArrayList<>();
     private final List<NDArray> sources = new ArrayList<>();
     private final List<NDArray> boundaryLeaves = new ArrayList<>();
+    private final List<NDArray> leaves = new ArrayList<>();
 
     private final boolean conditioningInGraph;
 
@@ -58,16 +59,28 @@ public final class Checkpointing {
         try (NoGrad ignored = new NoGrad()) {
             outs = fn.apply(inputs);
         }
-        List<NDArray> leaves = new ArrayList<>(outs.size());
-        for (NDArray o : outs) leaves.add(leafOf(o));
-        segments.add(new Segment(fn, inputs, leaves));
-        return leaves;
+        List<NDArray> outLeaves = new ArrayList<>(outs.size());
+        for (NDArray o : outs) outLeaves.add(leafOf(o));
+        segments.add(new Segment(fn, inputs, outLeaves));
+        return outLeaves;
     }
 
-    private static NDArray leafOf(NDArray t) {
+    private NDArray leafOf(NDArray t) {
         NDArray leaf = t.stopGradient();
         leaf.setRequiresGradient(true);
+        leaves.add(leaf);
         return leaf;
+    }
+
+    /**
+     * The arrays {@link #backward()} reads: every leaf made here (segment inputs are such leaves) and the graph
+     * tensors behind the boundary leaves. The caller keeps them when it frees the forward's other handles.
+     */
+    public List<NDArray> held() {
+        List<NDArray> all = new ArrayList<>(leaves);
+        all.addAll(sources);
+        for (Segment s : segments) all.addAll(s.inputs());
+        return all;
     }
 
     /** Call after the loss's backward: recomputes the segments and completes the gradients. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -14,16 +15,28 @@ public final class Scopes {
 
     /**
      * Runs {@code body} in its own scope, freeing its intermediates, and gives its result to the enclosing scope,
-     * if any. ({@link NDScope#unregister} alone removes the result from every open scope, so a caller's per-step
-     * scope would never free it: a leak of one tensor per call.)
+     * if any. (DJL's {@link NDScope#unregister} alone only removes it from the innermost scope, where nothing would
+     * ever free it again: a leak of one tensor per call.)
      */
     public static NDArray compute(Supplier<NDArray> body) {
+        return compute(body, List::of);
+    }
+
+    /**
+     * As {@link #compute}, and the arrays {@code alsoKeep} names once {@code body} has run (what a later step still
+     * reads, say) go to the enclosing scope with the result.
+     */
+    public static NDArray compute(Supplier<NDArray> body, Supplier<? extends Collection<NDArray>> alsoKeep) {
         NDArray result;
+        Collection<NDArray> kept;
         try (NDScope scope = new NDScope()) {
             result = body.get();
+            kept = alsoKeep.get();
             NDScope.unregister(result);
+            kept.forEach(NDScope::unregister);
         }
         NDScope.register(result);
+        kept.forEach(NDScope::register);
         return result;
     }
 

@@ -91,26 +91,36 @@ public final class TrainStep {
         // the micro-batch's activations are freed as soon as its backward is done
         return Scopes.compute(() -> {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                Conditioning.Encoded cond = p.conditioning().encode(captions, micro.samples(), m);
-                timer.mark("text_encoder", cond.context());
-                NDArray lat = latents, msk = mask;
-                int r = p.repeat();
-                if (r > 1) {
-                    lat = lat.tile(new long[] {r, 1, 1, 1});
-                    cond = cond.tile(r);
-                    if (msk != null) msk = msk.tile(new long[] {r, 1, 1});
-                }
-                Noising.Noised noised = p.noising().apply(lat, draws, m);
                 Checkpointing ck = p.checkpointing() ? new Checkpointing(p.trainables().textEncoderLearns()) : null;
-                NDArray loss = p.objective().compute(p.sd().unet(), lat, noised, cond.context(), cond.added(), msk, ck).loss();
-                NDArray weighted = Ops.scale(loss, (float) micro.weight());
-                timer.mark("unet_forward", weighted);
+                // the forward's own handles go before the backward: the graph holds what it needs and frees it as
+                // the backward consumes it, as torch does
+                NDArray weighted = Scopes.compute(() -> forward(micro, draws, captions, latents, mask, m, ck, timer),
+                        () -> ck == null ? List.of() : ck.held());
                 gc.backward(weighted);
                 if (ck != null) ck.backward();
                 timer.mark("backward", weighted);
                 return weighted.stopGradient();
             }
         });
+    }
+
+    /** The micro-batch's loss, weighted by its share of the step. */
+    private NDArray forward(StepBatch.Micro micro, BatchDraws draws, List<String> captions, NDArray latents,
+                            NDArray mask, NDManager m, Checkpointing ck, StepTimer timer) {
+        Conditioning.Encoded cond = p.conditioning().encode(captions, micro.samples(), m);
+        timer.mark("text_encoder", cond.context());
+        NDArray lat = latents, msk = mask;
+        int r = p.repeat();
+        if (r > 1) {
+            lat = lat.tile(new long[] {r, 1, 1, 1});
+            cond = cond.tile(r);
+            if (msk != null) msk = msk.tile(new long[] {r, 1, 1});
+        }
+        Noising.Noised noised = p.noising().apply(lat, draws, m);
+        NDArray loss = p.objective().compute(p.sd().unet(), lat, noised, cond.context(), cond.added(), msk, ck).loss();
+        NDArray weighted = Ops.scale(loss, (float) micro.weight());
+        timer.mark("unet_forward", weighted);
+        return weighted;
     }
 
     /** The captions this micro-batch trains on: shuffled, dropped, framed by the caption recipe, per sample. */
