@@ -1,9 +1,6 @@
 package sdtrainer.train.optim;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,7 +24,6 @@ public final class AdamW extends ParamStateOptimizer {
     private final double beta2;
     private final double eps;
     private final double weightDecay;
-    private final boolean fused;
 
     /** torch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 1e-2. */
     public AdamW(List<ParamGroup> groups) {
@@ -35,11 +31,6 @@ public final class AdamW extends ParamStateOptimizer {
     }
 
     public AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps, double weightDecay) {
-        this(groups, beta1, beta2, eps, weightDecay, true);
-    }
-
-    /** {@code fused} false keeps the tensor-by-tensor step even where the fused kernels load. */
-    AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps, double weightDecay, boolean fused) {
         super(groups);
         checkBetas(beta1, beta2);
         if (!(eps >= 0) || !(weightDecay >= 0)) {
@@ -49,7 +40,6 @@ public final class AdamW extends ParamStateOptimizer {
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
-        this.fused = fused;
     }
 
     static void checkBetas(double beta1, double beta2) {
@@ -86,33 +76,20 @@ public final class AdamW extends ParamStateOptimizer {
     }
 
     @Override
-    void stepWithGradModeOff() {
-        if (!fused || !OptimizerKernels.available()) {
-            super.stepWithGradModeOff();
-            return;
+    boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
+        // the fused kernel takes tensors of one device and dtype per call
+        Map<String, Batch> batches = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            NDArray p = params.get(i);
+            ParamState s = states.get(i);
+            Batch b = batches.computeIfAbsent(p.getDevice() + "/" + p.getDataType(), k -> new Batch());
+            b.add(p, grads.get(i), s.get(EXP_AVG), s.get(EXP_AVG_SQ),
+                    b.stepTensors.computeIfAbsent(s.step, n -> p.getManager().create((float) (long) n)));
         }
-        for (ParamGroup g : groups()) {
-            double lr = groupLr(g.name());
-            // the fused kernel takes tensors of one device and dtype per call
-            Map<String, Batch> batches = new LinkedHashMap<>();
-            try (NDScope scope = new NDScope()) {
-                for (Map.Entry<String, NDArray> e : g.params().entrySet()) {
-                    PtNDArray grad = JniUtils.getGradient((PtNDArray) e.getValue());
-                    if (grad == null) continue;
-                    NDArray p = e.getValue();
-                    ParamState s = state(e.getKey(), p);
-                    s.step++;
-                    Batch b = batches.computeIfAbsent(p.getDevice() + "/" + p.getDataType(), k -> new Batch());
-                    b.add(p, grad, s.get(EXP_AVG), s.get(EXP_AVG_SQ),
-                            b.stepTensors.computeIfAbsent(s.step, n -> p.getManager().create((float) (long) n)));
-                }
-                for (Batch b : batches.values()) {
-                    OptimizerKernels.adamw(b.params, b.grads, b.ms, b.vs, b.steps, lr, beta1, beta2, weightDecay, eps);
-                }
-            } finally {
-                batches.values().forEach(b -> b.grads.forEach(NDArray::close));
-            }
+        for (Batch b : batches.values()) {
+            OptimizerKernels.adamw(b.params, b.grads, b.ms, b.vs, b.steps, lr, beta1, beta2, weightDecay, eps);
         }
+        return true;
     }
 
     /** The tensors of one fused call; tensors with the same update count share one step scalar. */

@@ -51,7 +51,7 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
     /** AdamW with 8-bit moments (bitsandbytes' AdamW8bit). */
     public static BlockQuantized8bit adamW(List<ParamGroup> groups, double beta1, double beta2, double eps,
                                            double weightDecay, int minSize, int blockSize) {
-        return new BlockQuantized8bit(groups, new AdamW(List.of(), beta1, beta2, eps, weightDecay, false),
+        return new BlockQuantized8bit(groups, new AdamW(List.of(), beta1, beta2, eps, weightDecay),
                 Set.of(AdamW.EXP_AVG_SQ), minSize, blockSize);
     }
 

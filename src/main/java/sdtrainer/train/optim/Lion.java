@@ -44,6 +44,14 @@ public final class Lion extends ParamStateOptimizer {
         update(param, grad, s.get(EXP_AVG), lr);
     }
 
+    @Override
+    boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
+        OptimizerKernels.lion(params, grads, states.stream().map(s -> s.get(EXP_AVG)).toList(),
+                (float) (1 - lr * weightDecay), (float) -lr, (float) beta1, (float) (1 - beta1), (float) beta2,
+                (float) (1 - beta2));
+        return true;
+    }
+
     /** The update with momentum {@code m} (updated in place). */
     void update(NDArray param, NDArray grad, NDArray m, double lr) {
         param.muli((float) (1 - lr * weightDecay));

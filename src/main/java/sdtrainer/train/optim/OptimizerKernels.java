@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * Optimizer kernels DJL has no call for, in a hand-written TorchScript module: AdamW over all tensors in one
  * native call through torch's {@code _fused_adamw_} (torch.optim.AdamW(fused=True): one pass over each tensor,
- * where the per-tensor step makes nine), and the block-wise 8-bit (de)quantisation of {@link BlockQuantizer}.
+ * where the per-tensor step makes nine); Lion and SGD as a loop over the tensors inside one call (no per-op trip
+ * through JNI); and the block-wise 8-bit (de)quantisation of {@link BlockQuantizer}.
  */
 final class OptimizerKernels {
     private static final Logger LOG = LoggerFactory.getLogger(OptimizerKernels.class);
@@ -31,6 +32,35 @@ final class OptimizerKernels {
             "            beta1: float, beta2: float, weight_decay: float, eps: float) -> None:",
             "    torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=beta1, beta2=beta2,",
             "                        weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)",
+            "  def lion(self: __torch__.OptimizerKernels, params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor],",
+            "           decay: float, neg_lr: float, beta1: float, one_minus_beta1: float, beta2: float, one_minus_beta2: float) -> None:",
+            "    for i in range(torch.len(params)):",
+            "      p = params[i]",
+            "      g = grads[i]",
+            "      m = exp_avgs[i]",
+            "      torch.mul_(p, decay)",
+            "      d = torch.sign_(torch.add_(torch.mul(m, beta1), torch.mul(g, one_minus_beta1)))",
+            "      torch.add_(p, torch.mul_(d, neg_lr))",
+            "      torch.add_(torch.mul_(m, beta2), torch.mul(g, one_minus_beta2))",
+            "  def sgd(self: __torch__.OptimizerKernels, params: List[Tensor], grads: List[Tensor], bufs: List[Tensor],",
+            "          steps: List[int], neg_lr: float, momentum: float, one_minus_dampening: float, weight_decay: float,",
+            "          nesterov: bool) -> None:",
+            "    for i in range(torch.len(params)):",
+            "      p = params[i]",
+            "      d = grads[i]",
+            "      if weight_decay != 0.:",
+            "        d = torch.add(d, torch.mul(p, weight_decay))",
+            "      if momentum != 0.:",
+            "        buf = bufs[i]",
+            "        if steps[i] == 1:",
+            "          torch.add_(buf, d)",
+            "        else:",
+            "          torch.add_(torch.mul_(buf, momentum), torch.mul(d, one_minus_dampening))",
+            "        if nesterov:",
+            "          d = torch.add(d, torch.mul(buf, momentum))",
+            "        else:",
+            "          d = buf",
+            "      torch.add_(p, torch.mul(d, neg_lr))",
             "  def quantize(self: __torch__.OptimizerKernels, x: Tensor, bounds: Tensor, block: int, codes: Tensor, scales: Tensor) -> None:",
             "    flat = torch.reshape(x, [-1])",
             "    n = torch.numel(flat)",
@@ -70,6 +100,28 @@ final class OptimizerKernels {
                       List<NDArray> steps, double lr, double beta1, double beta2, double weightDecay, double eps) {
         run("adamw", list(params), list(grads), list(expAvgs), list(expAvgSqs), list(steps), IValue.from(lr),
                 IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay), IValue.from(eps)).close();
+    }
+
+    /**
+     * One Lion step over the tensors, tensor after tensor inside one native call, op for op as {@link Lion#update}
+     * (the scalars are the float32 values that step multiplies by, so the results are the same bits).
+     */
+    static void lion(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs, float decay, float negLr,
+                     float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2) {
+        run("lion", list(params), list(grads), list(expAvgs), IValue.from((double) decay), IValue.from((double) negLr),
+                IValue.from((double) beta1), IValue.from((double) oneMinusBeta1), IValue.from((double) beta2),
+                IValue.from((double) oneMinusBeta2)).close();
+    }
+
+    /**
+     * One SGD step over the tensors in one native call, op for op as {@link Sgd#update}; {@code bufs} is empty
+     * without momentum, {@code steps} holds each tensor's update count (this one included).
+     */
+    static void sgd(List<NDArray> params, List<NDArray> grads, List<NDArray> bufs, long[] steps, float negLr,
+                    float momentum, float oneMinusDampening, float weightDecay, boolean nesterov) {
+        run("sgd", list(params), list(grads), list(bufs), IValue.listFrom(steps), IValue.from((double) negLr),
+                IValue.from((double) momentum), IValue.from((double) oneMinusDampening), IValue.from((double) weightDecay),
+                IValue.from(nesterov)).close();
     }
 
     /** Writes x's codes (UINT8, x's shape) and block scales (FLOAT32, one per block) into the given arrays. */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +19,8 @@ import java.util.Map;
  * state is saved as {@code <param>.<state name>} and {@code <param>.step} (INT64); optimizer-wide numbers as
  * {@code optimizer.<name>}, the bits of the double in an INT64 (readers turn float tensors into float32, which
  * would round it; integers pass unchanged, so they resume bit for bit). Updates run in place with grad mode off,
- * each parameter's temporaries in a scope of their own. Parameters whose gradient was never computed are
+ * a group in one native call where the optimizer has a kernel for it, else parameter by parameter, each one's
+ * temporaries in a scope of their own. Parameters whose gradient was never computed are
  * skipped, as torch skips a parameter whose {@code grad} is None.
  */
 abstract class ParamStateOptimizer implements Optimizer {
@@ -44,6 +46,7 @@ abstract class ParamStateOptimizer implements Optimizer {
     private final List<ParamGroup> groups;
     private final Map<String, Double> lrs = new HashMap<>();
     private final Map<String, ParamState> state = new HashMap<>();
+    private boolean oneCallPerGroup = true;
 
     ParamStateOptimizer(List<ParamGroup> groups) {
         this.groups = List.copyOf(groups);
@@ -107,21 +110,54 @@ abstract class ParamStateOptimizer implements Optimizer {
         }
     }
 
-    /** One update of every parameter that has a gradient, one at a time. */
+    /**
+     * One update of every parameter that has a gradient: each group in one native call where the optimizer has a
+     * kernel for it ({@link #updateGroup}), else one parameter at a time, each in a scope of its own.
+     */
     void stepWithGradModeOff() {
         for (ParamGroup g : groups) {
             double lr = lrs.get(g.name());
-            for (Map.Entry<String, NDArray> e : g.params().entrySet()) {
-                NDArray param = e.getValue();
-                PtNDArray grad = JniUtils.getGradient((PtNDArray) param);
-                if (grad == null) continue;
-                try (grad; NDScope scope = new NDScope()) {
-                    ParamState s = state(e.getKey(), param);
+            List<NDArray> params = new ArrayList<>(), grads = new ArrayList<>();
+            List<ParamState> states = new ArrayList<>();
+            try {
+                for (Map.Entry<String, NDArray> e : g.params().entrySet()) {
+                    PtNDArray grad = JniUtils.getGradient((PtNDArray) e.getValue());
+                    if (grad == null) continue;
+                    grads.add(grad);
+                    params.add(e.getValue());
+                    ParamState s = state(e.getKey(), e.getValue());
                     s.step++;
-                    update(param, grad, s, lr);
+                    states.add(s);
                 }
+                if (params.isEmpty()) continue;
+                boolean done;
+                try (NDScope scope = new NDScope()) {
+                    done = oneCallPerGroup && OptimizerKernels.available() && updateGroup(params, grads, states, lr);
+                }
+                for (int i = 0; !done && i < params.size(); i++) {
+                    try (NDScope scope = new NDScope()) {
+                        update(params.get(i), grads.get(i), states.get(i), lr);
+                    }
+                }
+            } finally {
+                grads.forEach(NDArray::close);
             }
         }
+    }
+
+    /**
+     * Updates all of a group's parameters that have gradients in one native call (each state's step already counts
+     * this update) and returns true; false where this optimizer has no such kernel, so each goes through
+     * {@link #update}. Runs in a scope that frees its temporaries.
+     */
+    boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
+        return false;
+    }
+
+    /** Steps tensor by tensor even where {@link #updateGroup} has a kernel (tests compare the two). */
+    final ParamStateOptimizer tensorByTensor() {
+        oneCallPerGroup = false;
+        return this;
     }
 
     /** The parameter's state, created (outside any scope the caller has open) on first use. */

@@ -43,6 +43,14 @@ public final class Sgd extends ParamStateOptimizer {
     }
 
     @Override
+    boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
+        List<NDArray> bufs = momentum != 0 ? states.stream().map(s -> s.get(MOMENTUM_BUFFER)).toList() : List.of();
+        OptimizerKernels.sgd(params, grads, bufs, states.stream().mapToLong(s -> s.step).toArray(), (float) -lr,
+                (float) momentum, (float) (1 - dampening), (float) weightDecay, nesterov);
+        return true;
+    }
+
+    @Override
     void update(NDArray param, NDArray grad, ParamState s, double lr) {
         NDArray d = weightDecay != 0 ? grad.add(param.mul((float) weightDecay)) : grad;
         if (momentum != 0) {

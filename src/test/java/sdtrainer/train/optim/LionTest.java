@@ -7,6 +7,8 @@ import sdtrainer.Fixtures;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 class LionTest {
 
     @Test
@@ -19,5 +21,11 @@ class LionTest {
     @Test
     void resumesBitForBit(@TempDir Path dir) throws IOException {
         OptimizerCases.assertResumesBitForBit(g -> new Lion(OptimizerTestGroups.withLr(g, 1e-3), 0.9, 0.99, 1e-2), 2, 4, dir);
+    }
+
+    @Test
+    void oneCallPerGroupIsTheTensorByTensorStepBitForBit() throws IOException {
+        assertEquals(0.0, OptimizerCases.oneCallAgainstTensorByTensor(
+                g -> new Lion(OptimizerTestGroups.withLr(g, 1e-4), 0.9, 0.99, 1e-2), 5));
     }
 }

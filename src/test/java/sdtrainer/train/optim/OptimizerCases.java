@@ -165,4 +165,51 @@ final class OptimizerCases {
         for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
         return v;
     }
+
+    /**
+     * Runs {@code steps} steps of the optimizer in one call per group and, beside it, tensor by tensor, on copies
+     * of the fixture UNet's weights with the same random gradients and a falling learning rate; returns the largest
+     * difference between the two sets of weights, in ulp of the weight plus ulp of the first learning rate.
+     */
+    static double oneCallAgainstTensorByTensor(Function<List<ParamGroup>, ParamStateOptimizer> make, int steps)
+            throws IOException {
+        Path unet = sdtrainer.Fixtures.require("tiny-sd15", "unet", "diffusion_pytorch_model.safetensors");
+        org.junit.jupiter.api.Assumptions.assumeTrue(OptimizerKernels.available(), "TorchScript kernels unavailable");
+        try (NDManager m = NDManager.newBaseManager(); SafeTensors st = SafeTensors.open(unet)) {
+            Map<String, NDArray> one = new LinkedHashMap<>(), each = new LinkedHashMap<>();
+            for (String name : st.names()) {
+                NDArray a = st.load(name, m), b = a.duplicate();
+                a.setRequiresGradient(true);
+                b.setRequiresGradient(true);
+                one.put(name, a);
+                each.put(name, b);
+            }
+            ParamStateOptimizer o = make.apply(List.of(new ParamGroup("unet", one, 1)));
+            ParamStateOptimizer e = make.apply(List.of(new ParamGroup("unet", each, 1))).tensorByTensor();
+            double lr0 = o.lr("unet");
+            for (int step = 0; step < steps; step++) {
+                o.zeroGrad();
+                e.zeroGrad();
+                m.getEngine().setRandomSeed(step);
+                for (String name : one.keySet()) {
+                    NDArray g = m.randomNormal(one.get(name).getShape());
+                    AdamWTest.setGradient(one.get(name), g);
+                    AdamWTest.setGradient(each.get(name), g);
+                }
+                o.setLr("unet", lr0 * (1 - step / (2.0 * steps)));
+                e.setLr("unet", lr0 * (1 - step / (2.0 * steps)));
+                o.step();
+                e.step();
+            }
+            double worst = 0;
+            for (String name : one.keySet()) {
+                float[] a = each.get(name).toFloatArray(), b = one.get(name).toFloatArray();
+                for (int i = 0; i < a.length; i++) {
+                    worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.ulp(a[i]) + Math.ulp((float) lr0)));
+                }
+            }
+            assertTrue(st.readFloats("conv_in.weight")[0] != one.get("conv_in.weight").toFloatArray()[0], "the weights moved");
+            return worst;
+        }
+    }
 }
