@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,16 +84,35 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
 
     @Override
     void update(NDArray param, NDArray grad, ParamState s, double lr) {
-        if (!quantised(param)) {
-            rule.update(param, grad, s, lr);
-            return;
+        ParamState values = dequantised(param, s);
+        rule.update(param, grad, values, lr);
+        if (values != s) quantise(param, values, s);
+    }
+
+    /** The wrapped optimizer's one-call update on the group's dequantised states, where it has one. */
+    @Override
+    boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
+        List<ParamState> values = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) values.add(dequantised(params.get(i), states.get(i)));
+        if (!rule.updateGroup(params, grads, values, lr)) return false;
+        for (int i = 0; i < params.size(); i++) {
+            if (values.get(i) != states.get(i)) quantise(params.get(i), values.get(i), states.get(i));
         }
+        return true;
+    }
+
+    /** The state in float32 (new arrays in the open scope), or {@code s} itself when it is kept in float32. */
+    private ParamState dequantised(NDArray param, ParamState s) {
+        if (!quantised(param)) return s;
         Map<String, NDArray> values = new LinkedHashMap<>();
         for (String name : names(s)) {
             values.put(name, quantizer(name, param).dequantize(s.get(name + CODES), s.get(name + ABSMAX)));
         }
-        rule.update(param, grad, new ParamState(values, s.step), lr);
-        for (Map.Entry<String, NDArray> e : values.entrySet()) {
+        return new ParamState(values, s.step);
+    }
+
+    private void quantise(NDArray param, ParamState values, ParamState s) {
+        for (Map.Entry<String, NDArray> e : values.tensors.entrySet()) {
             quantizer(e.getKey(), param).quantize(e.getValue(), s.get(e.getKey() + CODES), s.get(e.getKey() + ABSMAX));
         }
     }
