@@ -25,4 +25,9 @@ public final class GroupNorm extends Module implements Layer {
     public NDArray forward(NDArray x) {
         return Ops.groupNorm(x, groups, weight.get(), bias.get(), eps);
     }
+
+    /** silu(forward(x)) in one kernel call (see {@link Ops#groupNormSilu}). */
+    public NDArray forwardSilu(NDArray x) {
+        return Ops.groupNormSilu(x, groups, weight.get(), bias.get(), eps);
+    }
 }

@@ -59,6 +59,13 @@ public final class Ops {
         return out != null ? out : composedGroupNorm(x, groups, weight, bias, eps);
     }
 
+    /** silu(groupNorm(x, ...)), in one kernel call where {@link #groupNorm} has its kernel. */
+    public static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
+        NDArray out = fusedKernels && weight.getDataType() == x.getDataType() && bias.getDataType() == x.getDataType()
+                ? TorchScriptKernels.groupNormSilu(x, groups, weight, bias, eps) : null;
+        return out != null ? out : silu(groupNorm(x, groups, weight, bias, eps));
+    }
+
     static NDArray composedGroupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
         Shape shape = x.getShape();
         long n = shape.get(0), c = shape.get(1);

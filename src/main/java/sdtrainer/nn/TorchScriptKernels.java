@@ -33,6 +33,11 @@ final class TorchScriptKernels {
             "    return torch.scaled_dot_product_attention(q, k, v, mask)",
             "  def group_norm(self: __torch__.Kernels, x: Tensor, weight: Tensor, bias: Tensor, groups: Tensor, eps: Tensor) -> Tensor:",
             "    return torch.group_norm(x, int(groups), weight, bias, float(eps), True)",
+            "  def group_norm_silu(self: __torch__.Kernels, x: Tensor, weight: Tensor, bias: Tensor, groups: Tensor, eps: Tensor) -> Tensor:",
+            "    y = torch.group_norm(x, int(groups), weight, bias, float(eps), True)",
+            "    if torch.is_grad_enabled():",
+            "      return torch.silu(y)",
+            "    return torch.silu_(y)",
             "  def channels_last(self: __torch__.Kernels, x: Tensor) -> Tensor:",
             "    return torch.contiguous(x, memory_format=2)",
             "  def contiguous(self: __torch__.Kernels, x: Tensor) -> Tensor:",
@@ -51,7 +56,7 @@ final class TorchScriptKernels {
         }
     }
 
-    private static final String[] METHODS = {"attention", "masked_attention", "group_norm", "silu", "channels_last", "contiguous"};
+    private static final String[] METHODS = {"attention", "masked_attention", "group_norm", "group_norm_silu", "silu", "channels_last", "contiguous"};
 
     /** Loaded on first use, once per JVM (class initialisation is lazy and thread-safe); null if it failed. */
     private static final class Loaded {
@@ -76,6 +81,16 @@ final class TorchScriptKernels {
         Kernels kernels = Loaded.KERNELS;
         if (kernels == null) return null;
         return call("group_norm", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
+    }
+
+    /**
+     * silu(group_norm(x)) in one call; without autograd the norm's output is overwritten in place (with it, the
+     * SiLU's backward needs its input, so it gets a tensor of its own). Null when the kernels cannot be loaded.
+     */
+    static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
+        Kernels kernels = Loaded.KERNELS;
+        if (kernels == null) return null;
+        return call("group_norm_silu", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
     }
 
     /** x in channels-last memory order (same values and shape); null when the kernels cannot be loaded. */

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,8 +24,11 @@ class NormActivationKernelsTest {
         Ops.useFusedKernels(true);
     }
 
-    /** Output of silu(group_norm(x)), then the gradients of x, weight and bias for the loss sum(out * w). */
-    private static List<float[]> run(boolean fused) {
+    /**
+     * Output of silu(group_norm(x)), then the gradients of x, weight and bias for the loss sum(out * w); oneCall
+     * takes {@link Ops#groupNormSilu}, else the two ops.
+     */
+    private static List<float[]> run(boolean fused, boolean oneCall) {
         Ops.useFusedKernels(fused);
         try (NDManager m = NDManager.newBaseManager()) {
             Noise n = new Noise(5);
@@ -35,7 +39,8 @@ class NormActivationKernelsTest {
             for (NDArray p : new NDArray[] {x, weight, bias}) p.setRequiresGradient(true);
             List<float[]> out = new ArrayList<>();
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray y = Ops.silu(Ops.groupNorm(x, 4, weight, bias, 1e-5f));
+                NDArray y = oneCall ? Ops.groupNormSilu(x, 4, weight, bias, 1e-5f)
+                        : Ops.silu(Ops.groupNorm(x, 4, weight, bias, 1e-5f));
                 out.add(y.toFloatArray());
                 gc.backward(y.mul(w).sum());
             }
@@ -44,12 +49,10 @@ class NormActivationKernelsTest {
         }
     }
 
-    @Test
-    void groupNormAndSiluMatchTheirCompositionsWithGradients() {
-        List<float[]> composed = run(false), fused = run(true);
+    private static void assertClose(List<float[]> expected, List<float[]> actual) {
         String[] what = {"output", "dx", "dweight", "dbias"};
         for (int t = 0; t < what.length; t++) {
-            float[] e = composed.get(t), a = fused.get(t);
+            float[] e = expected.get(t), a = actual.get(t);
             assertEquals(e.length, a.length);
             float err = 0, size = 0;
             for (int i = 0; i < e.length; i++) {
@@ -57,6 +60,32 @@ class NormActivationKernelsTest {
                 size = Math.max(size, Math.abs(e[i]));
             }
             assertEquals(0f, err, 2e-6f * Math.max(1, size), what[t] + " max abs difference");
+        }
+    }
+
+    @Test
+    void groupNormAndSiluMatchTheirCompositionsWithGradients() {
+        assertClose(run(false, false), run(true, false));
+    }
+
+    @Test
+    void groupNormSiluInOneCallMatchesTheTwoOpsWithGradients() {
+        assertClose(run(false, false), run(true, true));
+    }
+
+    /** Without autograd the one call overwrites the norm's output in place; the values are the two ops' exactly. */
+    @Test
+    void groupNormSiluWithoutGradModeEqualsTheTwoKernels() {
+        try (NDManager m = NDManager.newBaseManager(); NoGrad ignored = new NoGrad()) {
+            Noise n = new Noise(7);
+            NDArray x = n.gaussian(m, new Shape(2, 8, 6, 4), m.getDevice()).mul(2);
+            NDArray weight = n.gaussian(m, new Shape(8), m.getDevice());
+            NDArray bias = n.gaussian(m, new Shape(8), m.getDevice());
+            float[] before = x.toFloatArray();
+            NDArray twoOps = Ops.silu(Ops.groupNorm(x, 2, weight, bias, 1e-6f));
+            NDArray oneCall = Ops.groupNormSilu(x, 2, weight, bias, 1e-6f);
+            assertArrayEquals(twoOps.toFloatArray(), oneCall.toFloatArray());
+            assertArrayEquals(before, x.toFloatArray(), "the input is left as it was");
         }
     }
 

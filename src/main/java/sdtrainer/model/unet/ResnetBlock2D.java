@@ -31,14 +31,15 @@ public final class ResnetBlock2D extends Module {
     }
 
     private NDArray compute(NDArray x, NDArray temb) {
-        NDArray h = conv1.forward(Ops.silu(norm1.forward(x)));
+        NDArray h = conv1.forward(norm1.forwardSilu(x));
+        // the adds go in place: a convolution's output is not needed by its backward, nor by the add's
         if (time_emb_proj != null && temb != null) {
             NDArray t = time_emb_proj.forward(Ops.silu(temb));
-            h = h.add(t.expandDims(2).expandDims(3));
+            h = h.addi(t.expandDims(2).expandDims(3));
         }
-        h = conv2.forward(Ops.silu(norm2.forward(h)));
+        h = conv2.forward(norm2.forwardSilu(h));
         NDArray skip = conv_shortcut != null ? conv_shortcut.forward(x) : x;
-        NDArray out = skip.add(h);
+        NDArray out = h.addi(skip);
         return outputScaleFactor == 1f ? out : Ops.divide(out, outputScaleFactor);
     }
 }

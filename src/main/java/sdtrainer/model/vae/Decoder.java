@@ -5,7 +5,6 @@ import sdtrainer.nn.Conv2d;
 import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
-import sdtrainer.nn.Ops;
 import sdtrainer.nn.Scopes;
 
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ public final class Decoder extends Module {
     public NDArray forward(NDArray z) {
         List<UnaryOperator<NDArray>> blocks = new ArrayList<>(List.of(conv_in::forward, mid_block::forward));
         for (UpDecoderBlock2D b : up_blocks) blocks.add(b::forward);
-        blocks.add(h -> conv_out.forward(Ops.silu(conv_norm_out.forward(h))));
+        blocks.add(h -> conv_out.forward(conv_norm_out.forwardSilu(h)));
         return Scopes.chain(z, blocks);
     }
 }

@@ -5,7 +5,6 @@ import sdtrainer.nn.Conv2d;
 import sdtrainer.nn.GroupNorm;
 import sdtrainer.nn.Module;
 import sdtrainer.nn.ModuleList;
-import sdtrainer.nn.Ops;
 import sdtrainer.nn.Scopes;
 
 import java.util.ArrayList;
@@ -38,7 +37,7 @@ public final class Encoder extends Module {
         List<UnaryOperator<NDArray>> blocks = new ArrayList<>(List.of(conv_in::forward));
         for (DownEncoderBlock2D b : down_blocks) blocks.add(b::forward);
         blocks.add(mid_block::forward);
-        blocks.add(h -> conv_out.forward(Ops.silu(conv_norm_out.forward(h))));
+        blocks.add(h -> conv_out.forward(conv_norm_out.forwardSilu(h)));
         return Scopes.chain(x, blocks);
     }
 }
