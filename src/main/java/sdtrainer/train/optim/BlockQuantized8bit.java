@@ -1,6 +1,7 @@
 package sdtrainer.train.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -27,11 +28,14 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
     public static final int DEFAULT_MIN_SIZE = 4096;
     /** Values per absmax scale. */
     public static final int DEFAULT_BLOCK_SIZE = 2048;
+    /** Parameter elements whose states one fused call updates in float32 (16 Mi: 64 MiB per state tensor). */
+    static final long CHUNK_ELEMENTS = 1L << 24;
 
     private final ParamStateOptimizer rule;
     private final Set<String> nonNegative;
     private final int minSize;
     private final int blockSize;
+    private long runElements = CHUNK_ELEMENTS;
     private BlockQuantizer signed;
     private BlockQuantizer unsigned;
 
@@ -89,16 +93,35 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
         if (values != s) quantise(param, values, s);
     }
 
-    /** The wrapped optimizer's one-call update on the group's dequantised states, where it has one. */
+    /**
+     * The wrapped optimizer's one-call update, where it has one, on the dequantised states of a run of parameters
+     * at a time: at most {@link #CHUNK_ELEMENTS} parameter elements (or one parameter) have float32 states at once, so the step's
+     * temporaries stay a small fraction of the float32 state the 8 bits save.
+     */
     @Override
     boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
-        List<ParamState> values = new ArrayList<>();
-        for (int i = 0; i < params.size(); i++) values.add(dequantised(params.get(i), states.get(i)));
-        if (!rule.updateGroup(params, grads, values, lr)) return false;
-        for (int i = 0; i < params.size(); i++) {
-            if (values.get(i) != states.get(i)) quantise(params.get(i), values.get(i), states.get(i));
+        for (int from = 0, to; from < params.size(); from = to) {
+            long elements = params.get(from).size();
+            for (to = from + 1; to < params.size() && elements + params.get(to).size() <= runElements; to++) {
+                elements += params.get(to).size();
+            }
+            try (NDScope scope = new NDScope()) {
+                List<ParamState> values = new ArrayList<>();
+                for (int i = from; i < to; i++) values.add(dequantised(params.get(i), states.get(i)));
+                // the rule answers the same for every run: false on the first leaves every state as it was
+                if (!rule.updateGroup(params.subList(from, to), grads.subList(from, to), values, lr)) return false;
+                for (int i = from; i < to; i++) {
+                    if (values.get(i - from) != states.get(i)) quantise(params.get(i), values.get(i - from), states.get(i));
+                }
+            }
         }
         return true;
+    }
+
+    /** Runs of at most {@code elements} parameter elements per call (tests compare run lengths). */
+    BlockQuantized8bit inRunsOf(long elements) {
+        runElements = elements;
+        return this;
     }
 
     /** The state in float32 (new arrays in the open scope), or {@code s} itself when it is kept in float32. */

@@ -101,4 +101,19 @@ class BlockQuantized8bitTest {
         OptimizerCases.assertResumesBitForBit(g -> BlockQuantized8bit.lion(OptimizerTestGroups.withLr(g, 1e-3),
                 0.9, 0.99, 1e-2, 4096, 2048), 2, 4, dir);
     }
+
+    /** Lion8bit's group step runs Lion's one-call loop on the dequantised states: the per-tensor step's bits. */
+    @Test
+    void lion8bitInOneCallPerGroupIsTheTensorByTensorStepBitForBit() throws IOException {
+        assertEquals(0.0, OptimizerCases.oneCallAgainstTensorByTensor(g -> BlockQuantized8bit.lion(
+                OptimizerTestGroups.withLr(g, 1e-3), 0.9, 0.99, 1e-2, 4096, 256), 4));
+    }
+
+    /** The group is stepped in runs of bounded size (bounded float32 temporaries); the run length changes no bit. */
+    @Test
+    void adamW8bitInShortRunsIsTheOneRunStepBitForBit() throws IOException {
+        Function<List<ParamGroup>, BlockQuantized8bit> make = g -> BlockQuantized8bit.adamW(
+                OptimizerTestGroups.withLr(g, 1e-3), 0.9, 0.999, 1e-8, 1e-2, 4096, 256);
+        assertEquals(0.0, OptimizerCases.compare(make::apply, g -> make.apply(g).inRunsOf(5000), 4));
+    }
 }

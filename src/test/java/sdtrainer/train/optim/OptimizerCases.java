@@ -166,13 +166,19 @@ final class OptimizerCases {
         return v;
     }
 
-    /**
-     * Runs {@code steps} steps of the optimizer in one call per group and, beside it, tensor by tensor, on copies
-     * of the fixture UNet's weights with the same random gradients and a falling learning rate; returns the largest
-     * difference between the two sets of weights, in ulp of the weight plus ulp of the first learning rate.
-     */
+    /** {@link #compare} of the optimizer in one call per group against itself tensor by tensor. */
     static double oneCallAgainstTensorByTensor(Function<List<ParamGroup>, ParamStateOptimizer> make, int steps)
             throws IOException {
+        return compare(make, g -> make.apply(g).tensorByTensor(), steps);
+    }
+
+    /**
+     * Runs {@code steps} steps of two optimizers side by side on copies of the fixture UNet's weights with the same
+     * random gradients and a falling learning rate; returns the largest difference between the two sets of
+     * weights, in ulp of the weight plus ulp of the first learning rate.
+     */
+    static double compare(Function<List<ParamGroup>, ParamStateOptimizer> makeOne,
+                          Function<List<ParamGroup>, ParamStateOptimizer> makeOther, int steps) throws IOException {
         Path unet = sdtrainer.Fixtures.require("tiny-sd15", "unet", "diffusion_pytorch_model.safetensors");
         org.junit.jupiter.api.Assumptions.assumeTrue(OptimizerKernels.available(), "TorchScript kernels unavailable");
         try (NDManager m = NDManager.newBaseManager(); SafeTensors st = SafeTensors.open(unet)) {
@@ -184,8 +190,8 @@ final class OptimizerCases {
                 one.put(name, a);
                 each.put(name, b);
             }
-            ParamStateOptimizer o = make.apply(List.of(new ParamGroup("unet", one, 1)));
-            ParamStateOptimizer e = make.apply(List.of(new ParamGroup("unet", each, 1))).tensorByTensor();
+            ParamStateOptimizer o = makeOne.apply(List.of(new ParamGroup("unet", one, 1)));
+            ParamStateOptimizer e = makeOther.apply(List.of(new ParamGroup("unet", each, 1)));
             double lr0 = o.lr("unet");
             for (int step = 0; step < steps; step++) {
                 o.zeroGrad();
