@@ -54,16 +54,21 @@ public final class Ops {
      * the affine (equal within 1e-6).
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
-        NDArray out = fusedKernels && weight.getDataType() == x.getDataType() && bias.getDataType() == x.getDataType()
-                ? TorchScriptKernels.groupNorm(x, groups, weight, bias, eps) : null;
+        NDArray out = groupNormKernel(x, groups, weight, bias, eps, false);
         return out != null ? out : composedGroupNorm(x, groups, weight, bias, eps);
     }
 
     /** silu(groupNorm(x, ...)), in one kernel call where {@link #groupNorm} has its kernel. */
     public static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
-        NDArray out = fusedKernels && weight.getDataType() == x.getDataType() && bias.getDataType() == x.getDataType()
-                ? TorchScriptKernels.groupNormSilu(x, groups, weight, bias, eps) : null;
-        return out != null ? out : silu(groupNorm(x, groups, weight, bias, eps));
+        NDArray out = groupNormKernel(x, groups, weight, bias, eps, true);
+        return out != null ? out : silu(composedGroupNorm(x, groups, weight, bias, eps));
+    }
+
+    /** libtorch's group_norm (then SiLU); null where the kernels are off or unavailable or the dtypes differ. */
+    private static NDArray groupNormKernel(NDArray x, int groups, NDArray weight, NDArray bias, float eps,
+                                           boolean thenSilu) {
+        return fusedKernels && weight.getDataType() == x.getDataType() && bias.getDataType() == x.getDataType()
+                ? TorchScriptKernels.groupNorm(x, groups, weight, bias, eps, thenSilu) : null;
     }
 
     static NDArray composedGroupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {

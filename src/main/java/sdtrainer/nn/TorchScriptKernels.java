@@ -75,22 +75,15 @@ final class TorchScriptKernels {
 
     /**
      * torch.group_norm of [N, C, ...] with per-channel weight and bias of x's dtype (one native kernel, forward
-     * and backward); null when the kernels cannot be loaded.
+     * and backward), then torch.silu in the same call when {@code thenSilu}: without autograd in place on the
+     * norm's output, with it on a tensor of its own (SiLU's backward needs its input). Null when the kernels
+     * cannot be loaded.
      */
-    static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
+    static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, float eps, boolean thenSilu) {
         Kernels kernels = Loaded.KERNELS;
         if (kernels == null) return null;
-        return call("group_norm", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
-    }
-
-    /**
-     * silu(group_norm(x)) in one call; without autograd the norm's output is overwritten in place (with it, the
-     * SiLU's backward needs its input, so it gets a tensor of its own). Null when the kernels cannot be loaded.
-     */
-    static NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, float eps) {
-        Kernels kernels = Loaded.KERNELS;
-        if (kernels == null) return null;
-        return call("group_norm_silu", x, weight, bias, constant(kernels, groups), constant(kernels, eps));
+        return call(thenSilu ? "group_norm_silu" : "group_norm", x, weight, bias, constant(kernels, groups),
+                constant(kernels, eps));
     }
 
     /** x in channels-last memory order (same values and shape); null when the kernels cannot be loaded. */

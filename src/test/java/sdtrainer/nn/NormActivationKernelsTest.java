@@ -117,7 +117,7 @@ class NormActivationKernelsTest {
             NDArray x = m.ones(new Shape(1, 4, 2, 2));
             NDArray weight = m.ones(new Shape(4));
             weight.setRequiresGradient(true);
-            NDArray y = TorchScriptKernels.groupNorm(x, 2, weight, m.zeros(new Shape(4)), 1e-5f);
+            NDArray y = TorchScriptKernels.groupNorm(x, 2, weight, m.zeros(new Shape(4)), 1e-5f, false);
             assertNotNull(y, "the kernels load");
             assertEquals(new Shape(1, 4, 2, 2), y.getShape());
             assertFalse(y.hasGradient(), "no autograd state under no-grad");

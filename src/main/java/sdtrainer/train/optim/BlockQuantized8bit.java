@@ -28,14 +28,14 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
     public static final int DEFAULT_MIN_SIZE = 4096;
     /** Values per absmax scale. */
     public static final int DEFAULT_BLOCK_SIZE = 2048;
-    /** Parameter elements whose states one fused call updates in float32 (16 Mi: 64 MiB per state tensor). */
-    static final long CHUNK_ELEMENTS = 1L << 24;
+    /** Parameter elements whose states one group call updates in float32 (16 Mi: 64 MiB per state tensor). */
+    static final long RUN_ELEMENTS = 1L << 24;
 
     private final ParamStateOptimizer rule;
     private final Set<String> nonNegative;
     private final int minSize;
     private final int blockSize;
-    private long runElements = CHUNK_ELEMENTS;
+    private long runElements = RUN_ELEMENTS;
     private BlockQuantizer signed;
     private BlockQuantizer unsigned;
 
@@ -95,8 +95,8 @@ public final class BlockQuantized8bit extends ParamStateOptimizer {
 
     /**
      * The wrapped optimizer's one-call update, where it has one, on the dequantised states of a run of parameters
-     * at a time: at most {@link #CHUNK_ELEMENTS} parameter elements (or one parameter) have float32 states at once, so the step's
-     * temporaries stay a small fraction of the float32 state the 8 bits save.
+     * at a time: at most {@link #RUN_ELEMENTS} parameter elements (or one parameter) have float32 states at once,
+     * so the step's temporaries stay a small fraction of the float32 state the 8 bits save.
      */
     @Override
     boolean updateGroup(List<NDArray> params, List<NDArray> grads, List<ParamState> states, double lr) {
