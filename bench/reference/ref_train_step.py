@@ -1,8 +1,8 @@
 """The reference training step: diffusers' UNet2DConditionModel forward, MSE loss, backward and
-torch.optim.AdamW, on synthetic latents and text embeddings, timed after 2 warm-up steps by phase, the work
+torch.optim.AdamW, on synthetic latents and text embeddings, timed after --warmup untimed steps (default 2) by phase, the work
 `sd-trainer bench` does (text encoding excepted: the embeddings are fixed, as they are cached by the trainers).
 
-usage: ref_train_step.py MODEL_DIR [--batch 2] [--resolution 256] [--steps 10] [--lora RANK]
+usage: ref_train_step.py MODEL_DIR [--batch 2] [--resolution 256] [--steps 10] [--warmup 2] [--lora RANK]
 --lora trains rank-R LoRA on every Linear and 1x1 Conv2d inside the attention blocks (kohya's default
 targets, Transformer2DModel), the base frozen, as kohya's networks/lora.py does.
 """
@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--lora", type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -58,7 +59,7 @@ def main():
     lat = torch.randn(a.batch, unet.config.in_channels, h, h)
     emb = torch.randn(a.batch, 77, unet.config.cross_attention_dim)
     phases = {"unet_forward": 0.0, "backward": 0.0, "optimizer": 0.0}
-    for step in range(2 + a.steps):
+    for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         noise = torch.randn_like(lat)
         t = torch.randint(0, 1000, (a.batch,))
@@ -71,7 +72,7 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.item()
         t3 = time.perf_counter()
-        if step >= 2:
+        if step >= a.warmup:
             phases["unet_forward"] += (t1 - t0) * 1000
             phases["backward"] += (t2 - t1) * 1000
             phases["optimizer"] += (t3 - t2) * 1000
@@ -79,7 +80,7 @@ def main():
     print(json.dumps({"samples_per_second": a.batch * 1000 / ms, "ms_per_step": ms,
                       "split_ms": {k: v / a.steps for k, v in phases.items()},
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "torch": torch.__version__, "threads": torch.get_num_threads(), "lora": a.lora}))
+                      "torch": torch.__version__, "threads": torch.get_num_threads(), "lora": a.lora, "warmup": a.warmup}))
 
 
 if __name__ == "__main__":

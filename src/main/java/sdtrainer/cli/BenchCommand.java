@@ -41,8 +41,12 @@ public final class BenchCommand implements Callable<Integer> {
     String resolution;
     @Option(names = "--batch_size", defaultValue = "1", description = "samples per step (default: ${DEFAULT-VALUE})")
     int batchSize;
-    @Option(names = "--steps", defaultValue = "10", description = "timed steps after 2 warm-up steps (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "10", description = "timed steps after the warm-up (default: ${DEFAULT-VALUE})")
     int steps;
+    @Option(names = "--warmup", defaultValue = "2", paramLabel = "N",
+            description = "untimed steps first; the JVM's JIT takes about a dozen to settle, so figures meant for "
+                    + "long runs want --warmup 12 or more (default: ${DEFAULT-VALUE})")
+    int warmup;
     @Option(names = "--lora", defaultValue = "0", paramLabel = "RANK",
             description = "time LoRA training of this rank instead of a full fine-tune (default: ${DEFAULT-VALUE})")
     int lora;
@@ -71,8 +75,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batchSize < 1 || steps < 1 || lora < 0 || (profileTop != null && profileTop < 1)) {
-            spec.commandLine().getErr().println("sd-trainer bench: --batch_size, --steps and --profile must be >= 1, --lora >= 0");
+        if (batchSize < 1 || steps < 1 || warmup < 0 || lora < 0 || (profileTop != null && profileTop < 1)) {
+            spec.commandLine().getErr().println("sd-trainer bench: --batch_size, --steps and --profile must be >= 1, --warmup and --lora >= 0");
             return CommandLine.ExitCode.USAGE;
         }
         List<String> problems = ConfigValidator.optimizerProblems(optimizer, optimizerArgs);
@@ -109,7 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             Path trace = Files.createTempFile("sd-trainer-profile", ".json");
             try {
-                Trainer.Benchmark b = Trainer.benchmark(cfg, sd, network, batch, 2, steps, profileTop == null ? 0 : PROFILE_STEPS, trace);
+                Trainer.Benchmark b = Trainer.benchmark(cfg, sd, network, batch, warmup, steps, profileTop == null ? 0 : PROFILE_STEPS, trace);
                 report(b, steps, batchSize, engine.device(), stateBytes(cfg, sd, network));
             } finally {
                 Files.deleteIfExists(trace);

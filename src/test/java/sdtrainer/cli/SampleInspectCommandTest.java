@@ -109,7 +109,7 @@ class SampleInspectCommandTest {
     void benchPrintsItsFiguresAsJson() throws Exception {
         assumeTrue(Files.isDirectory(FIXTURE));
         Run r = run("bench", "--model", FIXTURE.toString(), "--resolution", "32", "--batch_size", "1", "--steps", "1",
-                "--lora", "2", "--json", "--device", "cpu");
+                "--lora", "2", "--warmup", "0", "--json", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
         assertTrue(json.get("samples_per_second").asDouble() > 0, r.out());
@@ -118,6 +118,14 @@ class SampleInspectCommandTest {
         for (String phase : new String[] {"data", "text_encoder", "unet_forward", "backward", "optimizer"}) {
             assertTrue(json.get("split_ms").has(phase), phase);
         }
+    }
+
+    @Test
+    void benchRejectsANegativeWarmup() throws Exception {
+        Run r = run("bench", "--model", "unused", "--warmup", "-1");
+        assertEquals(2, r.code());
+        assertEquals(List.of("sd-trainer bench: --batch_size, --steps and --profile must be >= 1, --warmup and --lora >= 0"),
+                r.err().lines().toList());
     }
 
     /** --profile lists libtorch's operators of 2 extra steps: the UNet's convolutions among them, self within total. */

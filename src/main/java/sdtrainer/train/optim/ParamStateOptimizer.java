@@ -206,9 +206,6 @@ abstract class ParamStateOptimizer implements Optimizer {
     public void zeroGrad() {
         for (ParamGroup g : groups) {
             for (NDArray p : g.params().values()) {
-                PtNDArray grad = JniUtils.getGradient((PtNDArray) p);
-                if (grad == null) continue;
-                grad.close();
                 JniUtils.zeroGrad((PtNDArray) p);
             }
         }
